@@ -1,0 +1,215 @@
+"""The HTTP client every httpx-based connector uses: retries, budgets, conditional requests.
+
+- Retries (via `stamina`) on 429, 5xx and dropped connections, waiting what the server asked
+  for: `Retry-After` (seconds or a date), else `X-RateLimit-Reset` (epoch seconds).
+- One `RequestBudget` per credential, shared by every stream using it, so a source never
+  spends more than its rate limit and waits for the reset instead of failing.
+- `get_conditional` sends `If-None-Match` / `If-Modified-Since` from the validators of the
+  last answer; a 304 costs no parse and, at GitHub, no rate limit.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import stamina
+
+from connectors.errors import AuthError, FatalError, RetriableError
+
+__all__ = [
+    "ConditionalResult",
+    "HttpClient",
+    "RequestBudget",
+    "error_for_response",
+    "retry_after_seconds",
+]
+
+RETRIABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+def retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds the server asks us to wait, from Retry-After or X-RateLimit-Reset."""
+    now = time.time() if now is None else now
+    value = response.headers.get("retry-after")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, when.timestamp() - now)
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset and reset.strip().isdigit():
+        return max(0.0, float(reset) - now)
+    return None
+
+
+def error_for_response(response: httpx.Response, source: str = "") -> Exception | None:
+    """The typed error a failed response stands for, or None for a success."""
+    status = response.status_code
+    if status < 400:
+        return None
+    where = f"{source}: " if source else ""
+    url = str(response.request.url) if response.request else ""
+    rate_limited = status == 429 or (
+        status == 403 and (response.headers.get("x-ratelimit-remaining") == "0"
+                           or "retry-after" in response.headers)
+    )
+    if status in RETRIABLE_STATUS or rate_limited:
+        reason = response.headers.get("ratelimit-reason", "")
+        return RetriableError(
+            f"{where}HTTP {status} from {url}{' (' + reason + ')' if reason else ''}",
+            retry_after=retry_after_seconds(response),
+        )
+    if status in (401, 403):
+        return AuthError(f"{where}HTTP {status}: the server refused the credentials for {url}")
+    return FatalError(f"{where}HTTP {status} from {url}: {response.text[:200]}")
+
+
+@dataclass
+class RequestBudget:
+    """Requests one credential may make per window; shared by every stream using it.
+
+    `limit=None` only counts. When the server reports its own remaining budget (GitHub's
+    x-ratelimit-* headers) `observe` adopts it, so the budget follows the real one.
+    """
+
+    limit: int | None = None
+    window_seconds: float = 3600.0
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    used: int = 0
+    remaining: int | None = None
+    reset_at: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def acquire(self) -> None:
+        """Take one request from the budget, waiting for the reset when it is spent."""
+        with self._lock:
+            now = self.clock()
+            if self.reset_at is not None and now >= self.reset_at:
+                self.remaining, self.reset_at = None, None
+            if self.remaining is None and self.limit is not None:
+                self.remaining, self.reset_at = self.limit, now + self.window_seconds
+            if self.remaining is not None and self.remaining <= 0:
+                wait = max(0.0, (self.reset_at or now) - now)
+                self.sleep(wait)
+                self.remaining = self.limit
+                self.reset_at = self.clock() + self.window_seconds if self.limit else None
+            if self.remaining is not None:
+                self.remaining -= 1
+            self.used += 1
+
+    def observe(self, response: httpx.Response) -> None:
+        """Adopt the server's own view of the budget when it tells it."""
+        remaining = response.headers.get("x-ratelimit-remaining")
+        reset = response.headers.get("x-ratelimit-reset")
+        if remaining is not None and remaining.isdigit():
+            with self._lock:
+                self.remaining = int(remaining)
+                if reset and reset.isdigit():
+                    self.reset_at = float(reset)
+
+
+@dataclass(frozen=True)
+class ConditionalResult:
+    """The answer to a conditional GET: `response` is None when the server said 304."""
+
+    response: httpx.Response | None
+    validators: dict[str, str]
+
+    @property
+    def not_modified(self) -> bool:
+        """True when the server had nothing new."""
+        return self.response is None
+
+
+def _backoff_hook(exc: Exception) -> bool | float:
+    if isinstance(exc, RetriableError):
+        return exc.retry_after if exc.retry_after is not None else True
+    return isinstance(exc, httpx.TransportError)
+
+
+class HttpClient:
+    """An httpx client with retries, a shared budget and request counting."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        base_url: str = "",
+        headers: dict[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        budget: RequestBudget | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        attempts: int = 6,
+        retry_timeout: float = 300.0,
+    ) -> None:
+        self.source = source
+        self.budget = budget or RequestBudget()
+        self.requests = 0
+        self._attempts = attempts
+        self._retry_timeout = retry_timeout
+        self._client = httpx.Client(base_url=base_url, headers=headers, auth=auth,
+                                    transport=transport, timeout=timeout, follow_redirects=True)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send a request, retrying passing failures; raise a typed error on final failure."""
+        for attempt in stamina.retry_context(on=_backoff_hook, attempts=self._attempts,
+                                             timeout=self._retry_timeout, wait_max=30.0):
+            with attempt:
+                self.budget.acquire()
+                self.requests += 1
+                response = self._client.request(method, url, **kwargs)
+                self.budget.observe(response)
+                error = error_for_response(response, self.source)
+                if error is not None:
+                    raise error
+                return response
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def get_json(self, url: str, **kwargs: Any) -> Any:
+        """GET and decode JSON; a body that is not JSON is a FatalError."""
+        response = self.request("GET", url, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise FatalError(f"{self.source}: {url} did not answer JSON") from exc
+
+    def get_conditional(self, url: str, validators: dict[str, str] | None = None,
+                        **kwargs: Any) -> ConditionalResult:
+        """GET with If-None-Match / If-Modified-Since from the last answer's validators."""
+        headers = dict(kwargs.pop("headers", {}) or {})
+        validators = validators or {}
+        if validators.get("etag"):
+            headers["If-None-Match"] = validators["etag"]
+        if validators.get("last_modified"):
+            headers["If-Modified-Since"] = validators["last_modified"]
+        response = self.request("GET", url, headers=headers, **kwargs)
+        if response.status_code == 304:
+            return ConditionalResult(None, validators)
+        fresh = {k: v for k, v in (("etag", response.headers.get("etag")),
+                                   ("last_modified", response.headers.get("last-modified"))) if v}
+        return ConditionalResult(response, fresh)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+
+def http_date(moment: datetime) -> str:
+    """An RFC 7231 date for headers."""
+    return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)

@@ -1,0 +1,37 @@
+"""The work graph: tables, sessions, migrations and the read-side queries."""
+
+from model.base import Base
+from model.items import (
+    BusyStatus,
+    Involvement,
+    ItemKind,
+    Link,
+    Occurrence,
+    Response,
+    Role,
+    StatusCategory,
+    WorkItem,
+)
+from model.people import Identity, Membership, Person, Team
+from model.sync import RawRecord, Source, SyncCursor, SyncRun
+
+__all__ = [
+    "Base",
+    "BusyStatus",
+    "Identity",
+    "Involvement",
+    "ItemKind",
+    "Link",
+    "Membership",
+    "Occurrence",
+    "Person",
+    "RawRecord",
+    "Response",
+    "Role",
+    "Source",
+    "StatusCategory",
+    "SyncCursor",
+    "SyncRun",
+    "Team",
+    "WorkItem",
+]

@@ -1,0 +1,1 @@
+"""The read side shared by the API and the reports."""

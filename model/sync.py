@@ -1,0 +1,87 @@
+"""The sync side of the graph: sources, raw records as received, cursors and runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from model.base import Base, JSONType, utcnow
+
+__all__ = ["RawRecord", "Source", "SyncCursor", "SyncRun"]
+
+
+class Source(Base):
+    """One configured connection, named by its slug in the config."""
+
+    __tablename__ = "source"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RawRecord(Base):
+    """A payload exactly as the source sent it, with its content hash."""
+
+    __tablename__ = "raw_record"
+    __table_args__ = (
+        UniqueConstraint("source_id", "stream", "external_id"),
+        Index(None, "item_key"),
+        Index(None, "needs_normalizing"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+    delete_reason: Mapped[str | None] = mapped_column(String(200))
+    # Set by landing whenever the record changes, cleared by normalization: the queue of
+    # work for the next normalization, kept on the row so a crash loses none of it.
+    needs_normalizing: Mapped[bool] = mapped_column(default=True)
+    # The work item this record contributes to, as found by the last normalization.
+    item_key: Mapped[str | None] = mapped_column(String(600))
+    quarantine_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncCursor(Base):
+    """Where a stream resumes; it moves only in the transaction that stores its page."""
+
+    __tablename__ = "sync_cursor"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("source.id", ondelete="CASCADE"), primary_key=True
+    )
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncRun(Base):
+    """One run of one stream, with what it did."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (Index(None, "source_id", "stream", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(64))
+    batch: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

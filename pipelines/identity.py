@@ -1,0 +1,161 @@
+"""People from the config, identities from the tools, and the rules that join them.
+
+Resolution order (DESIGN.md): explicit aliases from the config, then exact email
+(case-insensitive, plus-addressing stripped, configured domain aliases). An identity that
+matches nobody stays unresolved and is listed, never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from model import Identity, Involvement, Membership, Person, Team
+from workhub.config import OrgConfig
+
+__all__ = ["IdentityResolver", "Resolution", "canonical_email", "sync_org"]
+
+
+def canonical_email(address: str, domain_aliases: dict[str, str] | None = None) -> str:
+    """Lower-case, `mailto:` and plus-addressing stripped, domain aliases applied."""
+    address = address.strip().lower().removeprefix("mailto:")
+    local, _, domain = address.partition("@")
+    local = local.split("+", 1)[0]
+    domain = (domain_aliases or {}).get(domain, domain)
+    return f"{local}@{domain}" if domain else local
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Who an identity is, how we know, and the evidence."""
+
+    person: str
+    method: str
+    evidence: str
+
+
+class IdentityResolver:
+    """Resolves (namespace, value) pairs to people of the config."""
+
+    def __init__(self, org: OrgConfig) -> None:
+        self.domain_aliases = {k.lower(): v.lower() for k, v in org.domain_aliases.items()}
+        self._aliases: dict[tuple[str, str], str] = {}
+        self._emails: dict[str, str] = {}
+        self._people = {p.id for p in org.people}
+        for person in org.people:
+            for alias in person.aliases:
+                namespace, sep, value = alias.partition(":")
+                if sep and "@" not in namespace:
+                    self._aliases[(namespace.lower(), value.lower())] = person.id
+                else:
+                    self._aliases[("email", canonical_email(alias, self.domain_aliases))] = \
+                        person.id
+            if person.email:
+                self._emails[canonical_email(person.email, self.domain_aliases)] = person.id
+
+    def resolve(self, namespace: str, value: str) -> Resolution | None:
+        """The person behind an identity, or None."""
+        key_value = canonical_email(value, self.domain_aliases) if namespace == "email" \
+            else value.lower()
+        if namespace == "person" and key_value in self._people:
+            return Resolution(key_value, "config", "source owner in the config")
+        person = self._aliases.get((namespace, key_value))
+        if person:
+            return Resolution(person, "alias", f"config alias {namespace}:{value}")
+        if namespace == "email" and key_value in self._emails:
+            return Resolution(self._emails[key_value], "email", f"email {key_value}")
+        return None
+
+
+class IdentityBook:
+    """Finds or creates Identity rows within one session, resolved as they are made."""
+
+    def __init__(self, session: Session, resolver: IdentityResolver, people: dict[str, int]
+                 ) -> None:
+        self.session = session
+        self.resolver = resolver
+        self.people = people
+        self._cache: dict[tuple[str, str], Identity] = {}
+
+    def get(self, namespace: str, value: str, display_name: str | None = None) -> Identity:
+        """The identity row for (namespace, value), created and resolved on first sight."""
+        value = canonical_email(value) if namespace == "email" else value
+        key = (namespace, value)
+        found = self._cache.get(key)
+        if found is None:
+            found = self.session.scalar(
+                select(Identity).where(Identity.namespace == namespace, Identity.value == value))
+            if found is None:
+                found = Identity(namespace=namespace, value=value, display_name=display_name)
+                _apply(found, self.resolver.resolve(namespace, value), self.people)
+                self.session.add(found)
+                self.session.flush()
+            self._cache[key] = found
+        if display_name and not found.display_name:
+            found.display_name = display_name
+        return found
+
+
+def _apply(identity: Identity, resolution: Resolution | None, people: dict[str, int]) -> None:
+    if resolution is None or resolution.person not in people:
+        identity.person_id, identity.resolution, identity.evidence = None, None, None
+    else:
+        identity.person_id = people[resolution.person]
+        identity.resolution, identity.evidence = resolution.method, resolution.evidence
+
+
+def sync_org(session: Session, org: OrgConfig) -> dict[str, int]:
+    """Upsert people, teams and memberships from the config; re-resolve every identity.
+
+    Returns person slug -> id. Re-resolution also moves past involvements, so a new alias
+    takes effect without a re-sync.
+    """
+    existing = {p.slug: p for p in session.scalars(select(Person))}
+    for cfg in org.people:
+        person = existing.get(cfg.id) or Person(slug=cfg.id)
+        person.name = cfg.name
+        person.email = cfg.email.lower() if cfg.email else None
+        person.timezone = cfg.timezone or org.timezone
+        person.country = cfg.country or org.country
+        person.working_hours = (cfg.working_hours or org.working_hours).as_json()
+        if person.id is None:
+            session.add(person)
+        existing[cfg.id] = person
+    session.flush()
+    ids = {slug: p.id for slug, p in existing.items()}
+    for cfg in org.people:
+        existing[cfg.id].manager_id = ids[cfg.manager] if cfg.manager else None
+
+    teams = {t.slug: t for t in session.scalars(select(Team))}
+    for tcfg in org.teams:
+        team = teams.get(tcfg.id) or Team(slug=tcfg.id)
+        team.name = tcfg.name
+        team.manager_id = ids[tcfg.manager] if tcfg.manager else None
+        if team.id is None:
+            session.add(team)
+            session.flush()
+        wanted = {ids[m.person]: m.share for m in tcfg.members}
+        current = {m.person_id: m for m in session.scalars(
+            select(Membership).where(Membership.team_id == team.id))}
+        for person_id, membership in current.items():
+            if person_id not in wanted:
+                session.delete(membership)
+        for person_id, share in wanted.items():
+            if person_id in current:
+                current[person_id].share = share
+            else:
+                session.add(Membership(team_id=team.id, person_id=person_id, share=share))
+
+    resolver = IdentityResolver(org)
+    for identity in session.scalars(select(Identity)):
+        if identity.resolution == "manual":  # a human's decision outranks every rule
+            continue
+        before = identity.person_id
+        _apply(identity, resolver.resolve(identity.namespace, identity.value), ids)
+        if identity.person_id != before:
+            session.execute(update(Involvement).where(Involvement.identity_id == identity.id)
+                            .values(person_id=identity.person_id))
+    session.flush()
+    return ids

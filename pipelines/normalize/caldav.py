@@ -1,0 +1,116 @@
+"""CalDAV calendar objects -> meeting and time-off items with occurrences."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+from model import ItemKind, RawRecord, Response, Role, StatusCategory
+from pipelines.normalize.context import Fragment, NormalizeContext
+from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
+from pipelines.normalize.ical import (
+    busy_status,
+    events_by_uid,
+    expand,
+    involvements,
+    is_absence,
+    master,
+    parse_calendar,
+    span,
+)
+from workhub.config import CalDAVSourceConfig
+
+__all__ = ["calendar_fragment"]
+
+
+def _owner(record: RawRecord, ctx: NormalizeContext) -> InvolvementDraft | None:
+    source = ctx.source_config(record.source_id)
+    if isinstance(source, CalDAVSourceConfig) and source.owner:
+        person = ctx.config.person(source.owner)
+        if person.email:
+            return InvolvementDraft("email", person.email.lower(), Role.attendee,
+                                    Response.accepted, display_name=person.name)
+        return InvolvementDraft("person", person.id, Role.attendee, Response.accepted,
+                                display_name=person.name)
+    address = record.payload.get("owner_address")
+    if address:
+        return InvolvementDraft("email", str(address).lower(), Role.attendee, Response.accepted)
+    return None
+
+
+def _stamp(event: Any, name: str) -> datetime | None:
+    """A UTC timestamp property (CREATED, LAST-MODIFIED, DTSTAMP), None if absent or odd."""
+    prop = event.get(name)
+    value = getattr(prop, "dt", None)
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
+    """The meeting (or absence) one CalDAV object describes, as seen from its calendar."""
+    calendar = parse_calendar(record.payload.get("ics", ""))
+    grouped = events_by_uid(calendar)
+    if not grouped:
+        raise NormalizeError("calendar object holds no VEVENT")
+    if len(grouped) > 1:
+        raise NormalizeError(f"calendar object holds {len(grouped)} UIDs; CalDAV allows one")
+    uid, events = next(iter(grouped.items()))
+    event = master(events)
+    tz = ctx.org_timezone
+    source = ctx.source_config(record.source_id)
+    window = source.window if isinstance(source, CalDAVSourceConfig) else None
+    past = timedelta(weeks=window.past_weeks if window else 8)
+    future = timedelta(weeks=window.future_weeks if window else 26)
+    start, end, all_day = span(event, tz)
+    title = str(event.get("SUMMARY", "")).strip() or "(no title)"
+    status = busy_status(event)
+    cancelled = str(event.get("STATUS", "")).upper() == "CANCELLED"
+    recurring = event.get("RRULE") is not None or event.get("RDATE") is not None
+    occurrences = expand(calendar, uid, ctx.now - past, ctx.now + future, tz)
+    base_url = source.url if isinstance(source, CalDAVSourceConfig) else ""
+    people = involvements(event)
+    owner = _owner(record, ctx)
+    if owner is not None:
+        listed = {(p.namespace, p.value) for p in people}
+        if (owner.namespace, owner.value) not in listed:
+            # An entry in someone's calendar that names nobody is their own (an absence, a
+            # focus block); one that names others but not them was put there for them.
+            role = Role.organizer if not people else Role.attendee
+            owner = InvolvementDraft(owner.namespace, owner.value, role, Response.accepted,
+                                     owner.display_name)
+            people.append(owner)
+    categories = event.get("CATEGORIES")
+    category_names: list[str] = []
+    for group in categories if isinstance(categories, list) else [categories] if categories else []:
+        category_names.extend(str(c) for c in getattr(group, "cats", []))
+    updated_at = _stamp(event, "LAST-MODIFIED") or _stamp(event, "DTSTAMP")
+    draft = ItemDraft(
+        key=f"ical:{uid}",
+        external_id=uid,
+        kind=ItemKind.time_off if is_absence(title, status, ctx.config.org.absence_patterns)
+        else ItemKind.meeting,
+        title=title,
+        url=urljoin(base_url, record.payload.get("href", "")),
+        container=record.payload.get("calendar_name") or record.payload.get("calendar"),
+        status_raw=str(event.get("STATUS", "")) or None,
+        status_category=StatusCategory.cancelled if cancelled else StatusCategory.todo,
+        created_at=_stamp(event, "CREATED"),
+        updated_at=updated_at,
+        start_at=start,
+        end_at=end,
+        all_day=all_day,
+        private=str(event.get("CLASS", "PUBLIC")).upper() in ("PRIVATE", "CONFIDENTIAL"),
+        busy_status=status,
+        recurring=recurring,
+        extra={"categories": category_names} if category_names else {},
+        involvements=people,
+        occurrences=occurrences,
+    )
+    organizer_copy = owner is not None and owner.role is Role.organizer or any(
+        p.role is Role.organizer and owner is not None and p.value == owner.value for p in people)
+    sequence = int(event.get("SEQUENCE", 0) or 0)
+    stamp = updated_at.timestamp() if updated_at else 0.0
+    return Fragment.of(record, draft, rank=(int(organizer_copy), sequence, stamp, -record.id),
+                       owner=owner)

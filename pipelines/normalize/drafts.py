@@ -1,0 +1,86 @@
+"""What a normalizer produces: plain drafts of graph rows, compared by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from model import BusyStatus, ItemKind, Response, Role, StatusCategory
+
+__all__ = ["InvolvementDraft", "ItemDraft", "NormalizeError", "OccurrenceDraft"]
+
+
+class NormalizeError(ValueError):
+    """A raw record that cannot become graph rows; it is quarantined with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvolvementDraft:
+    """A role of an identity on the item."""
+
+    namespace: str
+    value: str
+    role: Role
+    response: Response | None = None
+    display_name: str | None = None
+    share: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceDraft:
+    """One concrete span of a calendar entry, in UTC (all-day: midnight UTC of the dates)."""
+
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    cancelled: bool = False
+    busy_status: BusyStatus | None = None
+
+
+@dataclass(slots=True)
+class ItemDraft:
+    """Every field of a WorkItem plus the rows that hang off it."""
+
+    key: str
+    external_id: str
+    kind: ItemKind
+    title: str
+    url: str
+    status_category: StatusCategory
+    container: str | None = None
+    status_raw: str | None = None
+    priority: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    due_at: datetime | None = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    all_day: bool = False
+    estimate_hours: float | None = None
+    estimate_source: str | None = None
+    private: bool = False
+    busy_status: BusyStatus | None = None
+    recurring: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    involvements: list[InvolvementDraft] = field(default_factory=list)
+    occurrences: list[OccurrenceDraft] = field(default_factory=list)
+
+    def digest(self, source_slug: str) -> str:
+        """A hash of everything the draft would write: equal digest, nothing to write."""
+        data = asdict(self)
+        data["involvements"] = sorted(json.dumps(i, sort_keys=True, default=str)
+                                      for i in data["involvements"])
+        data["source"] = source_slug
+        blob = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def item_fields(self) -> dict[str, Any]:
+        """The WorkItem columns of this draft."""
+        return {name: getattr(self, name) for name in (
+            "key", "external_id", "kind", "title", "url", "container", "status_raw",
+            "status_category", "priority", "created_at", "updated_at", "due_at", "start_at",
+            "end_at", "all_day", "estimate_hours", "estimate_source", "private", "busy_status",
+            "recurring", "extra")}

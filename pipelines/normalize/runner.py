@@ -1,0 +1,183 @@
+"""Normalization: raw records that changed -> work items, rebuilt from all their records.
+
+Landing marks each changed or deleted raw record `needs_normalizing`. This module takes
+those in batches, asks the source kind's normalizer which item each record describes,
+and rebuilds every affected item from *all* live records that describe it (the same
+meeting in several calendars is one item). An item whose draft hashes the same as
+before is not written, so re-running changes nothing. A record that cannot be read is
+quarantined with its reason and the rest goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from model import Involvement, Occurrence, RawRecord, Source, WorkItem
+from pipelines.identity import IdentityBook, IdentityResolver, sync_org
+from pipelines.normalize.caldav import calendar_fragment
+from pipelines.normalize.context import Fragment, NormalizeContext
+from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
+from workhub.config import WorkhubConfig
+
+__all__ = ["NORMALIZERS", "NormalizeStats", "merge", "normalize"]
+
+Normalizer = Callable[[RawRecord, NormalizeContext], Fragment]
+
+#: One normalizer per source kind: raw record -> the fragment of the item it describes.
+NORMALIZERS: dict[str, Normalizer] = {"caldav": calendar_fragment}
+
+
+@dataclass
+class NormalizeStats:
+    """What one normalization did."""
+
+    records: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+
+
+def merge(fragments: list[Fragment]) -> tuple[ItemDraft, int]:
+    """One draft from every record's view of an item, and the source it is credited to.
+
+    The highest-ranked fragment gives the item's own fields; involvements are the union,
+    and each person's response comes from their own copy when there is one.
+    """
+    ordered = sorted(fragments, key=lambda f: f.rank, reverse=True)
+    people: dict[tuple[str, str], InvolvementDraft] = {}
+    for fragment in ordered:
+        for inv in [*fragment.draft.involvements, *fragment.extra_involvements]:
+            people.setdefault((inv.namespace, inv.value), inv)
+    # A person's own copy states their own answer (the organizer's copy may lag behind).
+    for fragment in ordered:
+        if fragment.owner is None:
+            continue
+        me = (fragment.owner.namespace, fragment.owner.value)
+        for inv in fragment.draft.involvements:
+            if (inv.namespace, inv.value) == me and inv.response is not None:
+                people[me] = replace(people[me], response=inv.response)
+    best = ordered[0]
+    involvements = sorted(people.values(), key=lambda i: (i.namespace, i.value, i.role))
+    return replace(best.draft, involvements=involvements), best.source_id
+
+
+def _write_item(session: Session, book: IdentityBook, key: str, draft: ItemDraft | None,
+                source_id: int | None, slugs: dict[int, tuple[str, str]], reason: str | None,
+                now: datetime, stats: NormalizeStats) -> None:
+    item = session.scalar(select(WorkItem).where(WorkItem.key == key))
+    if draft is None or source_id is None:
+        if item is not None and item.deleted_at is None:
+            item.deleted_at, item.delete_reason = now, reason or "gone from every source"
+            stats.deleted += 1
+        return
+    digest = draft.digest(slugs[source_id][0])
+    if item is not None and item.content_hash == digest and item.deleted_at is None:
+        stats.unchanged += 1
+        return
+    if item is None:
+        item = WorkItem(**draft.item_fields(), source_id=source_id, content_hash=digest)
+        session.add(item)
+        session.flush()
+        stats.new += 1
+    else:
+        for name, value in draft.item_fields().items():
+            setattr(item, name, value)
+        item.source_id, item.content_hash = source_id, digest
+        item.deleted_at, item.delete_reason = None, None
+        session.execute(delete(Involvement).where(Involvement.item_id == item.id))
+        session.execute(delete(Occurrence).where(Occurrence.item_id == item.id))
+        stats.changed += 1
+    for inv in draft.involvements:
+        identity = book.get(inv.namespace, inv.value, inv.display_name)
+        session.add(Involvement(item_id=item.id, identity_id=identity.id,
+                                person_id=identity.person_id, role=inv.role,
+                                response=inv.response, share=inv.share))
+    for occ in draft.occurrences:
+        session.add(Occurrence(item_id=item.id, start_at=occ.start, end_at=occ.end,
+                               all_day=occ.all_day, cancelled=occ.cancelled,
+                               busy_status=occ.busy_status))
+    session.flush()
+
+
+def _fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
+    kind = ctx.sources[record.source_id][1]
+    normalizer = NORMALIZERS.get(kind)
+    if normalizer is None:
+        raise NormalizeError(f"no normalizer for source kind {kind!r}")
+    return normalizer(record, ctx)
+
+
+def _normalize_batch(session: Session, ctx: NormalizeContext, book: IdentityBook,
+                     records: list[RawRecord], stats: NormalizeStats) -> None:
+    affected: set[str] = set()
+    reasons: dict[str, str] = {}
+    fresh: dict[int, Fragment] = {}
+    for record in records:
+        stats.records += 1
+        if record.item_key:
+            affected.add(record.item_key)
+        record.needs_normalizing = False
+        if record.deleted_at is not None:
+            if record.item_key:
+                reasons[record.item_key] = record.delete_reason or "deleted at the source"
+            continue
+        try:
+            fragment = _fragment(record, ctx)
+        except NormalizeError as exc:
+            record.quarantine_reason, record.item_key = str(exc), None
+            stats.quarantined += 1
+            continue
+        record.quarantine_reason, record.item_key = None, fragment.key
+        fresh[record.id] = fragment
+        affected.add(fragment.key)
+    session.flush()
+    for key in sorted(affected):
+        fragments = []
+        for record in session.scalars(select(RawRecord).where(
+                RawRecord.item_key == key, RawRecord.deleted_at.is_(None),
+                RawRecord.quarantine_reason.is_(None)).order_by(RawRecord.id)):
+            fragment = fresh.get(record.id)
+            if fragment is None:
+                try:
+                    fragment = _fragment(record, ctx)
+                except NormalizeError as exc:  # a mapping change can break an old record
+                    record.quarantine_reason, record.item_key = str(exc), None
+                    stats.quarantined += 1
+                    continue
+            fragments.append(fragment)
+        if fragments:
+            draft, source_id = merge(fragments)
+            _write_item(session, book, key, draft, source_id, ctx.sources, None, ctx.now, stats)
+        else:
+            _write_item(session, book, key, None, None, ctx.sources, reasons.get(key),
+                        ctx.now, stats)
+
+
+def normalize(sessions: sessionmaker[Session], config: WorkhubConfig, now: datetime, *,
+              everything: bool = False, batch_size: int = 500) -> NormalizeStats:
+    """Normalize every raw record that changed since the last run (or all of them)."""
+    stats = NormalizeStats()
+    with sessions.begin() as session:
+        people = sync_org(session, config.org)
+        if everything:
+            session.execute(update(RawRecord).values(needs_normalizing=True))
+        sources = {s.id: (s.slug, s.kind) for s in session.scalars(select(Source))}
+    ctx = NormalizeContext(config=config, now=now, sources=sources)
+    resolver = IdentityResolver(config.org)
+    while True:
+        with sessions.begin() as session:
+            records = list(session.scalars(
+                select(RawRecord).where(RawRecord.needs_normalizing.is_(True))
+                .order_by(RawRecord.id).limit(batch_size)))
+            if not records:
+                break
+            book = IdentityBook(session, resolver, people)
+            _normalize_batch(session, ctx, book, records, stats)
+    return stats

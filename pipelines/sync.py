@@ -1,0 +1,42 @@
+"""Syncing a source stream and normalizing, as plain functions the assets and tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from model.base import utcnow
+from pipelines.landing import LandingStats, ProgressCallback, land_stream
+from pipelines.normalize.runner import NormalizeStats, normalize
+from pipelines.sources import STREAMS, make_source
+from workhub.config import WorkhubConfig
+
+__all__ = ["sync_everything", "sync_stream"]
+
+
+def sync_stream(sessions: sessionmaker[Session], config: WorkhubConfig, source_name: str,
+                stream_name: str, *, full: bool = False, batch: str | None = None,
+                clock: Callable[[], datetime] = utcnow,
+                progress: ProgressCallback | None = None) -> LandingStats:
+    """Land one stream of one configured source."""
+    cfg = config.source(source_name)
+    source = make_source(cfg)
+    try:
+        return land_stream(sessions, source_slug=cfg.name, source_kind=cfg.kind,
+                           stream=source.stream(stream_name), full=full, batch=batch,
+                           clock=clock, progress=progress)
+    finally:
+        source.close()
+
+
+def sync_everything(sessions: sessionmaker[Session], config: WorkhubConfig, now: datetime, *,
+                    full: bool = False) -> tuple[list[LandingStats], NormalizeStats]:
+    """Land every stream of every enabled source, then normalize (no Dagster involved)."""
+    landed = [
+        sync_stream(sessions, config, cfg.name, stream, full=full)
+        for cfg in config.sources if cfg.enabled
+        for stream in STREAMS[cfg.kind]
+    ]
+    return landed, normalize(sessions, config, now)

@@ -1,0 +1,320 @@
+"""The workhub.yaml config: loading, validation, and errors that name file and key."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "CalDAVSourceConfig",
+    "ConfigError",
+    "OrgConfig",
+    "PersonConfig",
+    "SourceConfig",
+    "TeamConfig",
+    "WorkhubConfig",
+    "WorkingHours",
+    "database_url_from_env",
+    "default_home",
+    "find_config_path",
+    "load_config",
+]
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+class ConfigError(Exception):
+    """A config problem, worded as `file: key: problem` for each problem found."""
+
+    def __init__(self, path: Path | str, problems: list[tuple[str, str]]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        super().__init__("\n".join(f"{self.path}: {key}: {msg}" for key, msg in problems))
+
+
+def default_home() -> Path:
+    """Where workhub keeps its files: WORKHUB_HOME, else ./.workhub."""
+    return Path(os.environ.get("WORKHUB_HOME", ".workhub")).resolve()
+
+
+def database_url_from_env(home: Path | None = None) -> str:
+    """WORKHUB_DATABASE_URL, else the embedded SQLite database under the home folder."""
+    url = os.environ.get("WORKHUB_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{(home or default_home()) / 'workhub.db'}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkingHours(_Strict):
+    """Working days and the daily span, in the person's own time zone."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]  # type: ignore[arg-type]
+    )
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    @property
+    def weekday_numbers(self) -> list[int]:
+        """The working days as Python weekday numbers (Monday is 0)."""
+        return sorted(WEEKDAYS.index(d) for d in self.days)
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready form for the database."""
+        return {"days": self.weekday_numbers, "start": self.start.isoformat("minutes"),
+                "end": self.end.isoformat("minutes")}
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+class PersonConfig(_Strict):
+    """A person of the organisation."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    name: str
+    email: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    manager: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+    working_hours: WorkingHours | None = None
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class MemberConfig(_Strict):
+    """A person's membership of a team."""
+
+    person: str
+    share: float = Field(default=1.0, gt=0, le=1)
+
+
+class TeamConfig(_Strict):
+    """A team, its manager and its members."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    name: str
+    manager: str | None = None
+    members: list[MemberConfig] = Field(default_factory=list)
+
+
+class OrgConfig(_Strict):
+    """The organisation: defaults, people and teams."""
+
+    timezone: str = "UTC"
+    country: str | None = None
+    working_hours: WorkingHours = Field(default_factory=WorkingHours)
+    absence_patterns: list[str] = Field(
+        default_factory=lambda: [r"(?i)\bout of (the )?office\b", r"(?i)\bvacation\b",
+                                 r"(?i)\bholiday\b", r"(?i)\bOOO\b", r"(?i)\bpto\b"]
+    )
+    domain_aliases: dict[str, str] = Field(default_factory=dict)
+    people: list[PersonConfig] = Field(default_factory=list)
+    teams: list[TeamConfig] = Field(default_factory=list)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("absence_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> OrgConfig:
+        ids = [p.id for p in self.people]
+        duplicates = {i for i in ids if ids.count(i) > 1}
+        if duplicates:
+            raise ValueError(f"person ids used twice: {sorted(duplicates)}")
+        known = set(ids)
+        for person in self.people:
+            if person.manager and person.manager not in known:
+                raise ValueError(f"person {person.id!r}: manager {person.manager!r} is not a person")
+        for team in self.teams:
+            if team.manager and team.manager not in known:
+                raise ValueError(f"team {team.id!r}: manager {team.manager!r} is not a person")
+            for member in team.members:
+                if member.person not in known:
+                    raise ValueError(f"team {team.id!r}: member {member.person!r} is not a person")
+        return self
+
+
+class Window(_Strict):
+    """How far back and ahead calendars are expanded into occurrences."""
+
+    past_weeks: int = Field(default=8, ge=0, le=520)
+    future_weeks: int = Field(default=26, ge=1, le=520)
+
+
+class _SourceBase(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    schedule: str = "*/30 * * * *"
+    enabled: bool = True
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise ValueError(f"not a cron expression: {value!r}")
+        return value
+
+
+class CalDAVSourceConfig(_SourceBase):
+    """A CalDAV account: every calendar it can read."""
+
+    kind: Literal["caldav"]
+    url: str
+    username: str | None = None
+    password: SecretStr | None = None
+    owner: str | None = None
+    window: Window = Field(default_factory=Window)
+    page_size: int = Field(default=100, ge=1, le=1000)
+
+
+SourceConfig = Annotated[CalDAVSourceConfig, Field(discriminator="kind")]
+
+
+class WorkhubConfig(_Strict):
+    """The whole config file."""
+
+    database_url: str | None = None
+    org: OrgConfig = Field(default_factory=OrgConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sources_valid(self) -> WorkhubConfig:
+        names = [s.name for s in self.sources]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise ValueError(f"source names used twice: {sorted(duplicates)}")
+        people = {p.id for p in self.org.people}
+        for source in self.sources:
+            if source.owner and source.owner not in people:
+                raise ValueError(f"source {source.name!r}: owner {source.owner!r} is not a person")
+        return self
+
+    def resolved_database_url(self, home: Path | None = None) -> str:
+        """The environment's URL first, then the file's, then embedded SQLite."""
+        return os.environ.get("WORKHUB_DATABASE_URL") or self.database_url or \
+            database_url_from_env(home)
+
+    def source(self, name: str) -> SourceConfig:
+        """The source with this name, or KeyError."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def person(self, person_id: str) -> PersonConfig:
+        """The person with this id, or KeyError."""
+        for person in self.org.people:
+            if person.id == person_id:
+                return person
+        raise KeyError(person_id)
+
+
+def _resolve_env_refs(node: Any, path: list[str | int], missing: list[tuple[str, str]]) -> Any:
+    """Replace `${VAR}` strings by the environment's value, noting each missing one."""
+    if isinstance(node, dict):
+        return {k: _resolve_env_refs(v, [*path, k], missing) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_env_refs(v, [*path, i], missing) for i, v in enumerate(node)]
+    if isinstance(node, str):
+        match = _ENV_REF.match(node)
+        if match:
+            value = os.environ.get(match.group(1))
+            if value is None:
+                missing.append((_dotted(path), f"environment variable {match.group(1)} is not set"))
+            return value
+    return node
+
+
+def _dotted(loc: list[str | int] | tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def find_config_path(explicit: str | Path | None = None) -> Path | None:
+    """--config, else WORKHUB_CONFIG, else ./workhub.yaml if it exists."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("WORKHUB_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("workhub.yaml")
+    return local if local.exists() else None
+
+
+def load_config(path: str | Path | None = None) -> WorkhubConfig:
+    """Load and validate the config; raise ConfigError naming file, key and problem."""
+    found = find_config_path(path)
+    if found is None:
+        return WorkhubConfig()
+    try:
+        raw = yaml.safe_load(found.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(found, [("(file)", "no such file")]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ConfigError(found, [(where, f"not valid YAML: {exc}")]) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(found, [("(top level)", "must be a mapping")])
+    missing: list[tuple[str, str]] = []
+    resolved = _resolve_env_refs(raw, [], missing)
+    if missing:
+        raise ConfigError(found, missing)
+    try:
+        return WorkhubConfig.model_validate(resolved)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p in ("caldav",))]
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append((_dotted(loc), message))
+        raise ConfigError(found, problems) from exc
