@@ -31,6 +31,7 @@ class Workhub:
     full: bool = False
     progress: ProgressCallback | None = None
     landed: list[LandingStats] = field(default_factory=list)
+    last_normalize: NormalizeStats | None = None
 
     @classmethod
     def from_config_file(cls, path: str | None = None) -> Workhub:
@@ -55,7 +56,9 @@ class Workhub:
 
     def normalize(self, *, everything: bool = False) -> NormalizeStats:
         """Rebuild the graph rows of every raw record that changed."""
-        return normalize(self.sessions, self.config, self.clock(), everything=everything)
+        self.last_normalize = normalize(self.sessions, self.config, self.clock(),
+                                        everything=everything)
+        return self.last_normalize
 
     def quarantined(self, source: str, stream: str) -> int:
         """How many raw records of a stream wait in quarantine."""

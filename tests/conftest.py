@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from model.db import make_engine, upgrade
+from workhub.radicale import start_radicale
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURES = Path(os.environ.get("WORKHUB_SHARED", SHARED)) / "fixtures"
@@ -34,12 +31,6 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 def now() -> datetime:
     """The injected current time (tests never read the wall clock)."""
     return NOW
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ---------------------------------------------------------------- databases
@@ -151,24 +142,7 @@ class Radicale:
 @pytest.fixture(scope="session")
 def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
     """A real Radicale CalDAV server on a free loopback port, for the whole session."""
-    port = _free_port()
-    storage = tmp_path_factory.mktemp("radicale")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", "", "--server-hosts",
-         f"127.0.0.1:{port}", "--auth-type", "none", "--auth-delay", "0",
-         "--server-delay-on-error", "0", "--storage-filesystem-folder", str(storage)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(url + "/.web/", timeout=1)
-            break
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Radicale did not start: {proc.stderr.read() if proc.stderr else ''}"
-                                   ) from None
-            time.sleep(0.05)
+    proc, url = start_radicale(tmp_path_factory.mktemp("radicale"))
     yield Radicale(url)
     proc.terminate()
     proc.wait(timeout=10)

@@ -1,0 +1,81 @@
+"""Dependencies shared by the routes: a database session, "now", and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.problems import Problem
+from model import Person, Team
+from workhub.config import WorkhubConfig
+
+__all__ = ["Clock", "Config", "DbSession", "Viewer", "get_person", "get_team"]
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What the app is built around."""
+
+    sessions: sessionmaker[Session]
+    config: WorkhubConfig
+    clock: Callable[[], datetime]
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.workhub
+    return state
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with _state(request).sessions() as session:
+        yield session
+
+
+def _now(request: Request) -> datetime:
+    return _state(request).clock()
+
+
+def _config(request: Request) -> WorkhubConfig:
+    return _state(request).config
+
+
+DbSession = Annotated[Session, Depends(_session)]
+Clock = Annotated[datetime, Depends(_now)]
+Config = Annotated[WorkhubConfig, Depends(_config)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking. Token authentication plugs in here; until then, everyone is admin."""
+
+    person_id: int | None
+    role: str
+
+
+def _viewer() -> Caller:
+    return Caller(person_id=None, role="admin")
+
+
+Viewer = Annotated[Caller, Depends(_viewer)]
+
+
+def get_person(session: Session, person_id: str) -> Person:
+    """The person with this slug, or a 404 problem."""
+    person = session.scalar(select(Person).where(Person.slug == person_id))
+    if person is None:
+        raise Problem(404, "No such person", f"no person with id {person_id!r}")
+    return person
+
+
+def get_team(session: Session, team_id: str) -> Team:
+    """The team with this slug, or a 404 problem."""
+    team = session.scalar(select(Team).where(Team.slug == team_id))
+    if team is None:
+        raise Problem(404, "No such team", f"no team with id {team_id!r}")
+    return team
