@@ -17,8 +17,9 @@ from workhub.config import WorkhubConfig
 __all__ = ["create_app"]
 
 
-def create_app(sessions: sessionmaker[Session], config: WorkhubConfig,
-               clock: Callable[[], datetime] = utcnow) -> FastAPI:
+def create_app(
+    sessions: sessionmaker[Session], config: WorkhubConfig, clock: Callable[[], datetime] = utcnow
+) -> FastAPI:
     """The read API over the work graph."""
     app = FastAPI(
         title="workhub",

@@ -1,7 +1,8 @@
 """The HTTP client every httpx-based connector uses: retries, budgets, conditional requests.
 
-- Retries (via `stamina`) on 429, 5xx and dropped connections, waiting what the server asked
-  for: `Retry-After` (seconds or a date), else `X-RateLimit-Reset` (epoch seconds).
+- Retries (via `tenacity`) on 429, 5xx and dropped connections, waiting what the server
+  asked for: `Retry-After` (seconds or a date), else `X-RateLimit-Reset` (epoch seconds),
+  else an exponential back-off with jitter.
 - One `RequestBudget` per credential, shared by every stream using it, so a source never
   spends more than its rate limit and waits for the reset instead of failing.
 - `get_conditional` sends `If-None-Match` / `If-Modified-Since` from the validators of the
@@ -19,7 +20,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import stamina
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
 
 from connectors.errors import AuthError, FatalError, RetriableError
 
@@ -29,6 +37,7 @@ __all__ = [
     "RequestBudget",
     "error_for_response",
     "retry_after_seconds",
+    "retrying",
 ]
 
 RETRIABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -64,8 +73,11 @@ def error_for_response(response: httpx.Response, source: str = "") -> Exception 
     where = f"{source}: " if source else ""
     url = str(response.request.url) if response.request else ""
     rate_limited = status == 429 or (
-        status == 403 and (response.headers.get("x-ratelimit-remaining") == "0"
-                           or "retry-after" in response.headers)
+        status == 403
+        and (
+            response.headers.get("x-ratelimit-remaining") == "0"
+            or "retry-after" in response.headers
+        )
     )
     if status in RETRIABLE_STATUS or rate_limited:
         reason = response.headers.get("ratelimit-reason", "")
@@ -136,10 +148,33 @@ class ConditionalResult:
         return self.response is None
 
 
-def _backoff_hook(exc: Exception) -> bool | float:
-    if isinstance(exc, RetriableError):
-        return exc.retry_after if exc.retry_after is not None else True
-    return isinstance(exc, httpx.TransportError)
+def _retriable(exc: BaseException) -> bool:
+    return isinstance(exc, RetriableError | httpx.TransportError)
+
+
+_EXPONENTIAL = wait_exponential_jitter(multiplier=0.5, max=30.0, jitter=1.0)
+
+
+def _wait(state: RetryCallState) -> float:
+    """What the server asked for, else exponential back-off with jitter."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, RetriableError) and exc.retry_after is not None:
+        return exc.retry_after
+    return float(_EXPONENTIAL(state))
+
+
+def retrying(
+    *, attempts: int = 6, timeout: float = 900.0, sleep: Callable[[float], None] = time.sleep
+) -> Retrying:
+    """The retry policy every connector shares: RetriableError and transport errors are
+    retried, waiting what the server asked for, else exponential back-off with jitter."""
+    return Retrying(
+        retry=retry_if_exception(_retriable),
+        wait=_wait,
+        sleep=sleep,
+        stop=stop_after_attempt(attempts) | stop_after_delay(timeout),
+        reraise=True,
+    )
 
 
 class HttpClient:
@@ -156,30 +191,43 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         attempts: int = 6,
-        retry_timeout: float = 300.0,
+        retry_timeout: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.source = source
         self.budget = budget or RequestBudget()
         self.requests = 0
-        self._attempts = attempts
-        self._retry_timeout = retry_timeout
-        self._client = httpx.Client(base_url=base_url, headers=headers, auth=auth,
-                                    transport=transport, timeout=timeout, follow_redirects=True)
+        self.waits: list[float] = []
+        self._sleep = sleep
+        self._retrying = retrying(
+            attempts=attempts, timeout=retry_timeout, sleep=self._record_sleep
+        )
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            auth=auth,
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=True,
+        )
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send a request, retrying passing failures; raise a typed error on final failure."""
-        for attempt in stamina.retry_context(on=_backoff_hook, attempts=self._attempts,
-                                             timeout=self._retry_timeout, wait_max=30.0):
-            with attempt:
-                self.budget.acquire()
-                self.requests += 1
-                response = self._client.request(method, url, **kwargs)
-                self.budget.observe(response)
-                error = error_for_response(response, self.source)
-                if error is not None:
-                    raise error
-                return response
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+        return self._retrying(self._send, method, url, **kwargs)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.budget.acquire()
+        self.requests += 1
+        response = self._client.request(method, url, **kwargs)
+        self.budget.observe(response)
+        error = error_for_response(response, self.source)
+        if error is not None:
+            raise error
+        return response
+
+    def _record_sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self._sleep(seconds)
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
         """GET and decode JSON; a body that is not JSON is a FatalError."""
@@ -189,8 +237,9 @@ class HttpClient:
         except ValueError as exc:
             raise FatalError(f"{self.source}: {url} did not answer JSON") from exc
 
-    def get_conditional(self, url: str, validators: dict[str, str] | None = None,
-                        **kwargs: Any) -> ConditionalResult:
+    def get_conditional(
+        self, url: str, validators: dict[str, str] | None = None, **kwargs: Any
+    ) -> ConditionalResult:
         """GET with If-None-Match / If-Modified-Since from the last answer's validators."""
         headers = dict(kwargs.pop("headers", {}) or {})
         validators = validators or {}
@@ -201,8 +250,14 @@ class HttpClient:
         response = self.request("GET", url, headers=headers, **kwargs)
         if response.status_code == 304:
             return ConditionalResult(None, validators)
-        fresh = {k: v for k, v in (("etag", response.headers.get("etag")),
-                                   ("last_modified", response.headers.get("last-modified"))) if v}
+        fresh = {
+            k: v
+            for k, v in (
+                ("etag", response.headers.get("etag")),
+                ("last_modified", response.headers.get("last-modified")),
+            )
+            if v
+        }
         return ConditionalResult(response, fresh)
 
     def close(self) -> None:

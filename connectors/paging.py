@@ -46,8 +46,9 @@ def _key(token: Any) -> str:
     return json.dumps(token, sort_keys=True, default=str)
 
 
-def paginate(fetch: Callable[[Any], R], paginator: Paginator[R], *, max_pages: int = 1_000_000
-             ) -> Iterator[R]:
+def paginate(
+    fetch: Callable[[Any], R], paginator: Paginator[R], *, max_pages: int = 1_000_000
+) -> Iterator[R]:
     """Fetch page after page until the paginator says done; detect loops."""
     token = paginator.first_token()
     seen: set[str] = set()
@@ -67,8 +68,14 @@ def paginate(fetch: Callable[[Any], R], paginator: Paginator[R], *, max_pages: i
 class OffsetPaginator(Paginator[dict[str, Any]]):
     """startAt/maxResults/total paging (Jira Server search)."""
 
-    def __init__(self, page_size: int, *, start_key: str = "startAt", total_key: str = "total",
-                 items_key: str = "issues") -> None:
+    def __init__(
+        self,
+        page_size: int,
+        *,
+        start_key: str = "startAt",
+        total_key: str = "total",
+        items_key: str = "issues",
+    ) -> None:
         self.page_size = page_size
         self.start_key = start_key
         self.total_key = total_key
@@ -90,7 +97,11 @@ class OffsetPaginator(Paginator[dict[str, Any]]):
 class PageTokenPaginator(Paginator[dict[str, Any]]):
     """nextPageToken/isLast paging (Jira Cloud /search/jql, many Google-style APIs)."""
 
-    def __init__(self, token_key: str = "nextPageToken", last_key: str | None = "isLast") -> None:
+    def __init__(
+        self,
+        token_key: str = "nextPageToken",  # noqa: S107  (a field name)
+        last_key: str | None = "isLast",
+    ) -> None:
         self.token_key = token_key
         self.last_key = last_key
 
@@ -123,7 +134,7 @@ class NextLinkPaginator(Paginator[dict[str, Any]]):
         return node or None
 
 
-class ChunkPaginator(Paginator[Sequence[Any]]):
+class ChunkPaginator(Paginator[Any]):
     """Pages over a list known up front, e.g. hrefs fetched by CalDAV multiget."""
 
     def __init__(self, items: Sequence[Any], size: int) -> None:
@@ -139,6 +150,6 @@ class ChunkPaginator(Paginator[Sequence[Any]]):
         """The items of the page at `token`."""
         return self.items[token : token + self.size]
 
-    def next_token(self, response: Sequence[Any], token: Any) -> int | None:
+    def next_token(self, response: Any, token: Any) -> int | None:
         nxt = int(token) + self.size
         return nxt if nxt < len(self.items) else None

@@ -1,6 +1,5 @@
 """The asset factory: one raw asset per configured (source, stream), and the work graph."""
 
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -34,42 +33,65 @@ def _raw_asset(cfg: SourceConfig, stream: str) -> AssetsDefinition:
         tags={"workhub/source": cfg.name},
     )
     def _land(context: AssetExecutionContext, workhub: ResourceParam[Workhub]) -> MaterializeResult:
-        stats = workhub.land(cfg.name, stream, batch=context.run_id)
+        stats = workhub.land(cfg.name, stream, batch=context.run.run_id)
         context.log.info(
             f"{cfg.name}/{stream}: {stats.fetched} fetched, {stats.new} new, "
-            f"{stats.changed} changed, {stats.deleted} deleted, {stats.requests} requests")
-        return MaterializeResult(metadata={
-            "fetched": stats.fetched, "new": stats.new, "changed": stats.changed,
-            "unchanged": stats.unchanged, "deleted": stats.deleted,
-            "requests": stats.requests, "seconds": MetadataValue.float(stats.seconds),
-        })
+            f"{stats.changed} changed, {stats.deleted} deleted, {stats.requests} requests"
+        )
+        return MaterializeResult(
+            metadata={
+                "fetched": stats.fetched,
+                "new": stats.new,
+                "changed": stats.changed,
+                "unchanged": stats.unchanged,
+                "deleted": stats.deleted,
+                "requests": stats.requests,
+                "seconds": MetadataValue.float(stats.seconds),
+            }
+        )
 
     return _land
 
 
 def _work_graph_asset(config: WorkhubConfig) -> AssetsDefinition:
-    deps = [raw_asset_key(s.name, stream) for s in config.sources if s.enabled
-            for stream in STREAMS[s.kind]]
+    deps = [
+        raw_asset_key(s.name, stream)
+        for s in config.sources
+        if s.enabled
+        for stream in STREAMS[s.kind]
+    ]
 
-    @asset(key=WORK_GRAPH, deps=deps, group_name="graph",
-           description="People, teams, work items, involvements, links and occurrences, "
-                       "normalized from every raw record that changed.")
-    def _normalize(context: AssetExecutionContext, workhub: ResourceParam[Workhub]) -> MaterializeResult:
+    @asset(
+        key=WORK_GRAPH,
+        deps=deps,
+        group_name="graph",
+        description="People, teams, work items, involvements, links and occurrences, "
+        "normalized from every raw record that changed.",
+    )
+    def _normalize(
+        context: AssetExecutionContext, workhub: ResourceParam[Workhub]
+    ) -> MaterializeResult:
         stats = workhub.normalize()
-        context.log.info(f"normalized {stats.records} records: {stats.new} new items, "
-                         f"{stats.changed} changed, {stats.deleted} deleted, "
-                         f"{stats.quarantined} quarantined")
-        return MaterializeResult(metadata={
-            "records": stats.records, "new": stats.new, "changed": stats.changed,
-            "unchanged": stats.unchanged, "deleted": stats.deleted,
-            "quarantined": stats.quarantined,
-        })
+        context.log.info(
+            f"normalized {stats.records} records: {stats.new} new items, "
+            f"{stats.changed} changed, {stats.deleted} deleted, "
+            f"{stats.quarantined} quarantined"
+        )
+        return MaterializeResult(
+            metadata={
+                "records": stats.records,
+                "new": stats.new,
+                "changed": stats.changed,
+                "unchanged": stats.unchanged,
+                "deleted": stats.deleted,
+                "quarantined": stats.quarantined,
+            }
+        )
 
     return _normalize
 
 
 def build_assets(config: WorkhubConfig) -> list[AssetsDefinition]:
     """Every asset of the config: raw assets of enabled sources, then the work graph."""
-    raw = [_raw_asset(s, stream) for s in config.sources if s.enabled
-           for stream in STREAMS[s.kind]]
+    raw = [_raw_asset(s, stream) for s in config.sources if s.enabled for stream in STREAMS[s.kind]]
     return [*raw, _work_graph_asset(config)]

@@ -1,10 +1,9 @@
 """Data-quality checks on the work graph, run after each normalization."""
 
-
 from dagster import (
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     ResourceParam,
     asset_check,
 )
@@ -21,11 +20,18 @@ __all__ = ["build_checks"]
 def items_have_source_and_url(workhub: ResourceParam[Workhub]) -> AssetCheckResult:
     """Items without a way back to their tool are useless to a reader."""
     with workhub.sessions() as session:
-        bad = session.scalar(
-            select(func.count()).select_from(WorkItem)
-            .outerjoin(Source, Source.id == WorkItem.source_id)
-            .where(WorkItem.deleted_at.is_(None),
-                   or_(Source.id.is_(None), WorkItem.url == "", WorkItem.url.is_(None)))) or 0
+        bad = (
+            session.scalar(
+                select(func.count())
+                .select_from(WorkItem)
+                .outerjoin(Source, Source.id == WorkItem.source_id)
+                .where(
+                    WorkItem.deleted_at.is_(None),
+                    or_(Source.id.is_(None), WorkItem.url == "", WorkItem.url.is_(None)),
+                )
+            )
+            or 0
+        )
     return AssetCheckResult(passed=bad == 0, metadata={"items_without_source_or_url": bad})
 
 
@@ -33,11 +39,16 @@ def items_have_source_and_url(workhub: ResourceParam[Workhub]) -> AssetCheckResu
 def involvements_point_at_something(workhub: ResourceParam[Workhub]) -> AssetCheckResult:
     """Dangling involvements would show people work that does not exist."""
     with workhub.sessions() as session:
-        dangling = session.scalar(
-            select(func.count()).select_from(Involvement)
-            .outerjoin(WorkItem, WorkItem.id == Involvement.item_id)
-            .outerjoin(Identity, Identity.id == Involvement.identity_id)
-            .where(or_(WorkItem.id.is_(None), Identity.id.is_(None)))) or 0
+        dangling = (
+            session.scalar(
+                select(func.count())
+                .select_from(Involvement)
+                .outerjoin(WorkItem, WorkItem.id == Involvement.item_id)
+                .outerjoin(Identity, Identity.id == Involvement.identity_id)
+                .where(or_(WorkItem.id.is_(None), Identity.id.is_(None)))
+            )
+            or 0
+        )
     return AssetCheckResult(passed=dangling == 0, metadata={"dangling_involvements": dangling})
 
 
@@ -45,12 +56,17 @@ def involvements_point_at_something(workhub: ResourceParam[Workhub]) -> AssetChe
 def nothing_quarantined(workhub: ResourceParam[Workhub]) -> AssetCheckResult:
     """Quarantined records are kept, not lost; this makes them visible."""
     with workhub.sessions() as session:
-        count = session.scalar(
-            select(func.count()).select_from(RawRecord)
-            .where(RawRecord.quarantine_reason.is_not(None),
-                   RawRecord.deleted_at.is_(None))) or 0
-    return AssetCheckResult(passed=count == 0, severity=AssetCheckSeverity.WARN,
-                            metadata={"quarantined_records": count})
+        count = (
+            session.scalar(
+                select(func.count())
+                .select_from(RawRecord)
+                .where(RawRecord.quarantine_reason.is_not(None), RawRecord.deleted_at.is_(None))
+            )
+            or 0
+        )
+    return AssetCheckResult(
+        passed=count == 0, severity=AssetCheckSeverity.WARN, metadata={"quarantined_records": count}
+    )
 
 
 def build_checks() -> list[AssetChecksDefinition]:

@@ -50,15 +50,17 @@ class IdentityResolver:
                 if sep and "@" not in namespace:
                     self._aliases[(namespace.lower(), value.lower())] = person.id
                 else:
-                    self._aliases[("email", canonical_email(alias, self.domain_aliases))] = \
+                    self._aliases[("email", canonical_email(alias, self.domain_aliases))] = (
                         person.id
+                    )
             if person.email:
                 self._emails[canonical_email(person.email, self.domain_aliases)] = person.id
 
     def resolve(self, namespace: str, value: str) -> Resolution | None:
         """The person behind an identity, or None."""
-        key_value = canonical_email(value, self.domain_aliases) if namespace == "email" \
-            else value.lower()
+        key_value = (
+            canonical_email(value, self.domain_aliases) if namespace == "email" else value.lower()
+        )
         if namespace == "person" and key_value in self._people:
             return Resolution(key_value, "config", "source owner in the config")
         person = self._aliases.get((namespace, key_value))
@@ -72,8 +74,9 @@ class IdentityResolver:
 class IdentityBook:
     """Finds or creates Identity rows within one session, resolved as they are made."""
 
-    def __init__(self, session: Session, resolver: IdentityResolver, people: dict[str, int]
-                 ) -> None:
+    def __init__(
+        self, session: Session, resolver: IdentityResolver, people: dict[str, int]
+    ) -> None:
         self.session = session
         self.resolver = resolver
         self.people = people
@@ -86,7 +89,8 @@ class IdentityBook:
         found = self._cache.get(key)
         if found is None:
             found = self.session.scalar(
-                select(Identity).where(Identity.namespace == namespace, Identity.value == value))
+                select(Identity).where(Identity.namespace == namespace, Identity.value == value)
+            )
             if found is None:
                 found = Identity(namespace=namespace, value=value, display_name=display_name)
                 _apply(found, self.resolver.resolve(namespace, value), self.people)
@@ -137,8 +141,10 @@ def sync_org(session: Session, org: OrgConfig) -> dict[str, int]:
             session.add(team)
             session.flush()
         wanted = {ids[m.person]: m.share for m in tcfg.members}
-        current = {m.person_id: m for m in session.scalars(
-            select(Membership).where(Membership.team_id == team.id))}
+        current = {
+            m.person_id: m
+            for m in session.scalars(select(Membership).where(Membership.team_id == team.id))
+        }
         for person_id, membership in current.items():
             if person_id not in wanted:
                 session.delete(membership)
@@ -155,7 +161,10 @@ def sync_org(session: Session, org: OrgConfig) -> dict[str, int]:
         before = identity.person_id
         _apply(identity, resolver.resolve(identity.namespace, identity.value), ids)
         if identity.person_id != before:
-            session.execute(update(Involvement).where(Involvement.identity_id == identity.id)
-                            .values(person_id=identity.person_id))
+            session.execute(
+                update(Involvement)
+                .where(Involvement.identity_id == identity.id)
+                .values(person_id=identity.person_id)
+            )
     session.flush()
     return ids

@@ -61,8 +61,9 @@ def ensure_source(session: Session, slug: str, kind: str) -> Source:
     return source
 
 
-def _store_records(session: Session, source_id: int, stream: str, page: Page, now: datetime,
-                   stats: LandingStats) -> None:
+def _store_records(
+    session: Session, source_id: int, stream: str, page: Page, now: datetime, stats: LandingStats
+) -> None:
     if not page.records:
         return
     # Last one wins when a page repeats an id (a record edited while we paged).
@@ -81,9 +82,17 @@ def _store_records(session: Session, source_id: int, stream: str, page: Page, no
         digest = content_hash(payload)
         row = existing.get(external_id)
         if row is None:
-            session.add(RawRecord(source_id=source_id, stream=stream, external_id=external_id,
-                                  payload=payload, content_hash=digest, fetched_at=now,
-                                  needs_normalizing=True))
+            session.add(
+                RawRecord(
+                    source_id=source_id,
+                    stream=stream,
+                    external_id=external_id,
+                    payload=payload,
+                    content_hash=digest,
+                    fetched_at=now,
+                    needs_normalizing=True,
+                )
+            )
             stats.new += 1
         elif row.content_hash != digest or row.deleted_at is not None:
             row.payload, row.content_hash, row.fetched_at = payload, digest, now
@@ -95,13 +104,21 @@ def _store_records(session: Session, source_id: int, stream: str, page: Page, no
             stats.unchanged += 1
 
 
-def _tombstone(session: Session, source_id: int, stream: str, ids: Iterable[str] | None,
-               reason: str, now: datetime, *, prefix: str | None = None,
-               keep: frozenset[str] = frozenset()) -> int:
+def _tombstone(
+    session: Session,
+    source_id: int,
+    stream: str,
+    ids: Iterable[str] | None,
+    reason: str,
+    now: datetime,
+    *,
+    prefix: str | None = None,
+    keep: frozenset[str] = frozenset(),
+) -> int:
     """Tombstone the named live records (or every live one under `prefix` not in `keep`)."""
     query = select(RawRecord.id, RawRecord.external_id).where(
-        RawRecord.source_id == source_id, RawRecord.stream == stream,
-        RawRecord.deleted_at.is_(None))
+        RawRecord.source_id == source_id, RawRecord.stream == stream, RawRecord.deleted_at.is_(None)
+    )
     if ids is not None:
         query = query.where(RawRecord.external_id.in_(list(ids)))
     if prefix is not None:
@@ -109,13 +126,16 @@ def _tombstone(session: Session, source_id: int, stream: str, ids: Iterable[str]
     doomed = [row_id for row_id, ext in session.execute(query) if ext not in keep]
     for start in range(0, len(doomed), 500):
         session.execute(
-            update(RawRecord).where(RawRecord.id.in_(doomed[start:start + 500]))
-            .values(deleted_at=now, delete_reason=reason, needs_normalizing=True))
+            update(RawRecord)
+            .where(RawRecord.id.in_(doomed[start : start + 500]))
+            .values(deleted_at=now, delete_reason=reason, needs_normalizing=True)
+        )
     return len(doomed)
 
 
-def _land_page(session: Session, source_id: int, stream: str, page: Page, now: datetime,
-               stats: LandingStats) -> None:
+def _land_page(
+    session: Session, source_id: int, stream: str, page: Page, now: datetime, stats: LandingStats
+) -> None:
     stats.pages += 1
     stats.fetched += len(page.records)
     stats.requests += page.requests
@@ -127,13 +147,21 @@ def _land_page(session: Session, source_id: int, stream: str, page: Page, now: d
         stats.deleted += _tombstone(session, source_id, stream, ids, reason, now)
     if page.snapshot is not None:
         stats.deleted += _tombstone(
-            session, source_id, stream, None, "no longer listed by the source", now,
-            prefix=page.snapshot.scope, keep=page.snapshot.present_ids)
+            session,
+            source_id,
+            stream,
+            None,
+            "no longer listed by the source",
+            now,
+            prefix=page.snapshot.scope,
+            keep=page.snapshot.present_ids,
+        )
     if page.cursor is not None:
         cursor = session.get(SyncCursor, (source_id, stream))
         if cursor is None:
-            session.add(SyncCursor(source_id=source_id, stream=stream, value=page.cursor,
-                                   updated_at=now))
+            session.add(
+                SyncCursor(source_id=source_id, stream=stream, value=page.cursor, updated_at=now)
+            )
         else:
             cursor.value, cursor.updated_at = page.cursor, now
 
@@ -185,8 +213,14 @@ def land_stream(
     return stats
 
 
-def _record_run(session: Session, run_id: int, stats: LandingStats, *, status: str,
-                finished: datetime | None = None) -> None:
+def _record_run(
+    session: Session,
+    run_id: int,
+    stats: LandingStats,
+    *,
+    status: str,
+    finished: datetime | None = None,
+) -> None:
     run = session.get_one(SyncRun, run_id)
     run.status = status
     run.finished_at = finished

@@ -49,22 +49,40 @@ class Workhub:
 
     def land(self, source: str, stream: str, batch: str | None = None) -> LandingStats:
         """Land one stream of one source from its cursor."""
-        stats = sync_stream(self.sessions, self.config, source, stream, full=self.full,
-                            batch=batch, clock=self.clock, progress=self.progress)
+        stats = sync_stream(
+            self.sessions,
+            self.config,
+            source,
+            stream,
+            full=self.full,
+            batch=batch,
+            clock=self.clock,
+            progress=self.progress,
+        )
         self.landed.append(stats)
         return stats
 
     def normalize(self, *, everything: bool = False) -> NormalizeStats:
         """Rebuild the graph rows of every raw record that changed."""
-        self.last_normalize = normalize(self.sessions, self.config, self.clock(),
-                                        everything=everything)
+        self.last_normalize = normalize(
+            self.sessions, self.config, self.clock(), everything=everything
+        )
         return self.last_normalize
 
     def quarantined(self, source: str, stream: str) -> int:
         """How many raw records of a stream wait in quarantine."""
         with self.sessions() as session:
-            return session.scalar(
-                select(func.count()).select_from(RawRecord).join(Source)
-                .where(Source.slug == source, RawRecord.stream == stream,
-                       RawRecord.quarantine_reason.is_not(None),
-                       RawRecord.deleted_at.is_(None))) or 0
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(RawRecord)
+                    .join(Source)
+                    .where(
+                        Source.slug == source,
+                        RawRecord.stream == stream,
+                        RawRecord.quarantine_reason.is_not(None),
+                        RawRecord.deleted_at.is_(None),
+                    )
+                )
+                or 0
+            )

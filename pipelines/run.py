@@ -52,8 +52,7 @@ class SyncReport:
 
 def _instance() -> DagsterInstance:
     # With DAGSTER_HOME set, runs land in the same storage `dagster dev` shows.
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
-        DagsterInstance.ephemeral()
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
 #: Dagster's own step-by-step log is for `dagster dev`; the CLI shows its own progress.
@@ -74,15 +73,26 @@ def run_sync(workhub: Workhub, sources: list[str] | None = None) -> SyncReport:
     report = SyncReport()
     with _instance() as instance:
         selection = AssetSelection.assets(*keys, WORK_GRAPH)
-        result = materialize([*assets, *checks], resources=resources, instance=instance,
-                             selection=selection, raise_on_error=False, run_config=QUIET)
+        result = materialize(
+            [*assets, *checks],
+            resources=resources,
+            instance=instance,
+            selection=selection,
+            raise_on_error=False,
+            run_config=QUIET,
+        )
         batch = result.run_id
         materialized = {e.asset_key for e in result.get_asset_materialization_events()}
         if WORK_GRAPH not in materialized:
             # A failed source must not hold back the graph for the others.
-            result = materialize([*assets, *checks], resources=resources, instance=instance,
-                                 selection=AssetSelection.assets(WORK_GRAPH),
-                                 raise_on_error=False, run_config=QUIET)
+            result = materialize(
+                [*assets, *checks],
+                resources=resources,
+                instance=instance,
+                selection=AssetSelection.assets(WORK_GRAPH),
+                raise_on_error=False,
+                run_config=QUIET,
+            )
         for evaluation in result.get_asset_check_evaluations():
             report.checks[evaluation.check_name] = evaluation.passed
     report.normalized = workhub.last_normalize
@@ -96,17 +106,45 @@ def _stream_reports(workhub: Workhub, sources: list[str], batch: str) -> list[St
         for source in sources:
             for stream in STREAMS[workhub.config.source(source).kind]:
                 run = session.scalar(
-                    select(SyncRun).join(Source, Source.id == SyncRun.source_id)
-                    .where(Source.slug == source, SyncRun.stream == stream,
-                           SyncRun.batch == batch)
-                    .order_by(SyncRun.id.desc()).limit(1))
+                    select(SyncRun)
+                    .join(Source, Source.id == SyncRun.source_id)
+                    .where(Source.slug == source, SyncRun.stream == stream, SyncRun.batch == batch)
+                    .order_by(SyncRun.id.desc())
+                    .limit(1)
+                )
                 if run is None:
-                    rows.append(StreamReport(source, stream, "failed", 0, 0, 0, 0, 0, 0, 0,
-                                             0.0, "the stream did not start; see the log"))
+                    rows.append(
+                        StreamReport(
+                            source,
+                            stream,
+                            "failed",
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0.0,
+                            "the stream did not start; see the log",
+                        )
+                    )
                     continue
                 seconds = ((run.finished_at or run.started_at) - run.started_at).total_seconds()
-                rows.append(StreamReport(
-                    source, stream, run.status, run.fetched, run.new, run.changed,
-                    run.unchanged, run.deleted, workhub.quarantined(source, stream),
-                    run.requests, seconds, run.error))
+                rows.append(
+                    StreamReport(
+                        source,
+                        stream,
+                        run.status,
+                        run.fetched,
+                        run.new,
+                        run.changed,
+                        run.unchanged,
+                        run.deleted,
+                        workhub.quarantined(source, stream),
+                        run.requests,
+                        seconds,
+                        run.error,
+                    )
+                )
     return rows

@@ -27,17 +27,23 @@ def build_jobs(config: WorkhubConfig) -> dict[str, UnresolvedAssetJobDefinition]
         keys = [raw_asset_key(cfg.name, stream) for stream in STREAMS[cfg.kind]]
         selection = AssetSelection.assets(*keys, WORK_GRAPH)
         jobs[cfg.name] = define_asset_job(
-            f"sync_{cfg.name.replace('-', '_')}", selection=selection,
-            description=f"Sync source {cfg.name} and normalize what changed.")
+            f"sync_{cfg.name.replace('-', '_')}",
+            selection=selection,
+            description=f"Sync source {cfg.name} and normalize what changed.",
+        )
     return jobs
 
 
-def build_schedules(config: WorkhubConfig,
-                    jobs: dict[str, UnresolvedAssetJobDefinition]) -> list[ScheduleDefinition]:
+def build_schedules(
+    config: WorkhubConfig, jobs: dict[str, UnresolvedAssetJobDefinition]
+) -> list[ScheduleDefinition]:
     """A schedule per enabled source, in the organisation's time zone."""
     return [
-        ScheduleDefinition(name=f"{job.name}_schedule", job=job,
-                           cron_schedule=config.source(name).schedule,
-                           execution_timezone=config.org.timezone)
+        ScheduleDefinition(
+            name=f"{job.name}_schedule",
+            job=job,
+            cron_schedule=config.source(name).schedule,
+            execution_timezone=config.org.timezone,
+        )
         for name, job in jobs.items()
     ]

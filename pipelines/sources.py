@@ -16,7 +16,10 @@ def make_source(cfg: SourceConfig) -> Source:
     """The connector for a configured source."""
     if isinstance(cfg, CalDAVSourceConfig):
         return CalDAVSource(
-            cfg.name, cfg.url, username=cfg.username,
+            cfg.name,
+            cfg.url,
+            username=cfg.username,
             password=cfg.password.get_secret_value() if cfg.password else None,
-            page_size=cfg.page_size)
+            page_size=cfg.page_size,
+        )
     raise ValueError(f"no connector for source kind {cfg.kind!r}")  # pragma: no cover

@@ -16,27 +16,43 @@ from workhub.config import WorkhubConfig
 __all__ = ["sync_everything", "sync_stream"]
 
 
-def sync_stream(sessions: sessionmaker[Session], config: WorkhubConfig, source_name: str,
-                stream_name: str, *, full: bool = False, batch: str | None = None,
-                clock: Callable[[], datetime] = utcnow,
-                progress: ProgressCallback | None = None) -> LandingStats:
+def sync_stream(
+    sessions: sessionmaker[Session],
+    config: WorkhubConfig,
+    source_name: str,
+    stream_name: str,
+    *,
+    full: bool = False,
+    batch: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    progress: ProgressCallback | None = None,
+) -> LandingStats:
     """Land one stream of one configured source."""
     cfg = config.source(source_name)
     source = make_source(cfg)
     try:
-        return land_stream(sessions, source_slug=cfg.name, source_kind=cfg.kind,
-                           stream=source.stream(stream_name), full=full, batch=batch,
-                           clock=clock, progress=progress)
+        return land_stream(
+            sessions,
+            source_slug=cfg.name,
+            source_kind=cfg.kind,
+            stream=source.stream(stream_name),
+            full=full,
+            batch=batch,
+            clock=clock,
+            progress=progress,
+        )
     finally:
         source.close()
 
 
-def sync_everything(sessions: sessionmaker[Session], config: WorkhubConfig, now: datetime, *,
-                    full: bool = False) -> tuple[list[LandingStats], NormalizeStats]:
+def sync_everything(
+    sessions: sessionmaker[Session], config: WorkhubConfig, now: datetime, *, full: bool = False
+) -> tuple[list[LandingStats], NormalizeStats]:
     """Land every stream of every enabled source, then normalize (no Dagster involved)."""
     landed = [
         sync_stream(sessions, config, cfg.name, stream, full=full)
-        for cfg in config.sources if cfg.enabled
+        for cfg in config.sources
+        if cfg.enabled
         for stream in STREAMS[cfg.kind]
     ]
     return landed, normalize(sessions, config, now)

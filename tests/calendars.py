@@ -10,9 +10,17 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
-def vevent(uid: str, start: str, end: str, summary: str = "Meeting", *,
-           organizer: str | None = None, attendees: dict[str, str] | None = None,
-           extra: str = "", tz: str | None = None) -> str:
+def vevent(
+    uid: str,
+    start: str,
+    end: str,
+    summary: str = "Meeting",
+    *,
+    organizer: str | None = None,
+    attendees: dict[str, str] | None = None,
+    extra: str = "",
+    tz: str | None = None,
+) -> str:
     """One VEVENT; start/end are iCalendar values (e.g. 20261201T100000 or 20261201)."""
     lines = ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20261101T000000Z", f"SUMMARY:{summary}"]
     if len(start) == 8:

@@ -20,8 +20,9 @@ from workhub.radicale import start_radicale
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURES = Path(os.environ.get("WORKHUB_SHARED", SHARED)) / "fixtures"
-POSTGRES_URL = os.environ.get("WORKHUB_TEST_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "WORKHUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 #: The moment every test lives in: a Wednesday, so "this week" has days on both sides.
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -34,6 +35,7 @@ def now() -> datetime:
 
 
 # ---------------------------------------------------------------- databases
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -93,8 +95,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     engine = request.getfixturevalue("postgres_engine")
     connection = engine.connect()
     outer = connection.begin()
-    factory = sessionmaker(bind=connection, expire_on_commit=False,
-                           join_transaction_mode="create_savepoint")
+    factory = sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
     try:
         yield Database(factory, "postgresql", str(engine.url))
     finally:
@@ -103,6 +106,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 # ---------------------------------------------------------------- Radicale
+
 
 @dataclass
 class Radicale:
@@ -129,8 +133,12 @@ class Radicale:
 
     def put(self, user: str, calendar: str, name: str, ics: str) -> None:
         """Create or replace one calendar object."""
-        response = httpx.put(f"{self.url}/{user}/{calendar}/{name}.ics", content=ics,
-                             headers={"Content-Type": "text/calendar"}, auth=(user, "x"))
+        response = httpx.put(
+            f"{self.url}/{user}/{calendar}/{name}.ics",
+            content=ics,
+            headers={"Content-Type": "text/calendar"},
+            auth=(user, "x"),
+        )
         assert response.status_code in (201, 204), response.text
 
     def delete(self, user: str, calendar: str, name: str) -> None:

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,19 +15,27 @@ import yaml
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from workhub.config import ConfigError, WorkhubConfig, default_home, load_config
 
-app = typer.Typer(help="workhub: every kind of work, from every tool, in one work graph.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="workhub: every kind of work, from every tool, in one work graph.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="The work-graph database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 # Piped output (CI logs, files) gets room for the whole summary table.
 console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a path must stay whole on one line
 
-ConfigOption = Annotated[str | None, typer.Option(
-    "--config", "-c", help="workhub.yaml (default: $WORKHUB_CONFIG, then ./workhub.yaml).")]
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config", "-c", help="workhub.yaml (default: $WORKHUB_CONFIG, then ./workhub.yaml)."
+    ),
+]
 
 
 def _load(config_path: str | None) -> WorkhubConfig:
@@ -40,7 +47,7 @@ def _load(config_path: str | None) -> WorkhubConfig:
         raise typer.Exit(2) from exc
 
 
-def _sessions(config: WorkhubConfig):  # type: ignore[no-untyped-def]
+def _sessions(config: WorkhubConfig) -> sessionmaker[Session]:
     from model.db import make_engine, make_sessionmaker, upgrade
 
     engine = make_engine(config.resolved_database_url(default_home()))
@@ -58,9 +65,14 @@ def db_upgrade(config: ConfigOption = None) -> None:
 
 @contextmanager
 def _progress() -> Iterator[Progress]:
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         yield progress
 
 
@@ -76,37 +88,63 @@ def _sync(cfg: WorkhubConfig, sources: list[str] | None, full: bool) -> bool:
             key = (stats.source, stats.stream)
             if key not in tasks:
                 tasks[key] = progress.add_task(f"{stats.source}/{stats.stream}", detail="")
-            progress.update(tasks[key],  # type: ignore[arg-type]
-                            detail=f"{stats.fetched} fetched, {stats.pages} pages, "
-                                   f"{stats.requests} requests")
+            progress.update(
+                tasks[key],  # type: ignore[arg-type]
+                detail=f"{stats.fetched} fetched, {stats.pages} pages, {stats.requests} requests",
+            )
 
-        workhub = Workhub(config=cfg, sessions_factory=_sessions(cfg), full=full,
-                          progress=report)
+        workhub = Workhub(config=cfg, sessions_factory=_sessions(cfg), full=full, progress=report)
         try:
             result = run_sync(workhub, sources)
         except KeyError as exc:
             err.print(f"[red]{exc.args[0]}[/red]")
             raise typer.Exit(2) from exc
     table = Table(title="sync")
-    for column in ("source", "stream", "status", "fetched", "new", "changed", "unchanged",
-                   "deleted", "quarantined", "requests", "seconds"):
-        table.add_column(column, justify="left" if column in ("source", "stream", "status")
-                         else "right")
+    for column in (
+        "source",
+        "stream",
+        "status",
+        "fetched",
+        "new",
+        "changed",
+        "unchanged",
+        "deleted",
+        "quarantined",
+        "requests",
+        "seconds",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("source", "stream", "status") else "right"
+        )
     for row in result.streams:
-        table.add_row(row.source, row.stream,
-                      row.status if row.status == "success" else f"[red]{row.status}[/red]",
-                      *(str(getattr(row, n)) for n in ("fetched", "new", "changed", "unchanged",
-                                                       "deleted", "quarantined", "requests")),
-                      f"{row.seconds:.2f}")
+        table.add_row(
+            row.source,
+            row.stream,
+            row.status if row.status == "success" else f"[red]{row.status}[/red]",
+            *(
+                str(getattr(row, n))
+                for n in (
+                    "fetched",
+                    "new",
+                    "changed",
+                    "unchanged",
+                    "deleted",
+                    "quarantined",
+                    "requests",
+                )
+            ),
+            f"{row.seconds:.2f}",
+        )
     console.print(table)
     for row in result.streams:
         if row.error:
-            err.print(f"[red]{row.source}/{row.stream} failed:[/red] {row.error}",
-                      highlight=False)
+            err.print(f"[red]{row.source}/{row.stream} failed:[/red] {row.error}", highlight=False)
     if result.normalized:
         n = result.normalized
-        console.print(f"work graph: {n.new} new, {n.changed} changed, {n.deleted} deleted "
-                      f"items; {n.quarantined} records quarantined")
+        console.print(
+            f"work graph: {n.new} new, {n.changed} changed, {n.deleted} deleted "
+            f"items; {n.quarantined} records quarantined"
+        )
     failed = [name for name, passed in result.checks.items() if not passed]
     if failed:
         err.print(f"[yellow]checks not passed:[/yellow] {', '.join(failed)}")
@@ -116,10 +154,10 @@ def _sync(cfg: WorkhubConfig, sources: list[str] | None, full: bool) -> bool:
 @app.command()
 def sync(
     config: ConfigOption = None,
-    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")
-                      ] = None,
-    full: Annotated[bool, typer.Option(help="Ignore cursors: read everything and sweep "
-                                            "deletions.")] = False,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    full: Annotated[
+        bool, typer.Option(help="Ignore cursors: read everything and sweep deletions.")
+    ] = False,
 ) -> None:
     """Sync sources into the work graph (the same Dagster assets, in-process)."""
     cfg = _load(config)
@@ -130,8 +168,9 @@ def sync(
 @app.command()
 def normalize(
     config: ConfigOption = None,
-    everything: Annotated[bool, typer.Option("--all", help="Rebuild from every raw record, "
-                                                           "not only changed ones.")] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Rebuild from every raw record, not only changed ones.")
+    ] = False,
 ) -> None:
     """Rebuild the work graph from the raw store, touching no source."""
     from model.base import utcnow
@@ -139,9 +178,11 @@ def normalize(
 
     cfg = _load(config)
     stats = run(_sessions(cfg), cfg, utcnow(), everything=everything)
-    console.print(f"{stats.records} records: {stats.new} new, {stats.changed} changed, "
-                  f"{stats.unchanged} unchanged, {stats.deleted} deleted items; "
-                  f"{stats.quarantined} quarantined")
+    console.print(
+        f"{stats.records} records: {stats.new} new, {stats.changed} changed, "
+        f"{stats.unchanged} unchanged, {stats.deleted} deleted items; "
+        f"{stats.quarantined} quarantined"
+    )
 
 
 @app.command()
@@ -154,14 +195,28 @@ def status(config: ConfigOption = None) -> None:
     with _sessions(cfg)() as session:
         rows = source_freshness(session, utcnow())
     table = Table(title="sources")
-    for column in ("source", "stream", "last success", "status", "records", "deleted",
-                   "quarantined", "last error"):
+    for column in (
+        "source",
+        "stream",
+        "last success",
+        "status",
+        "records",
+        "deleted",
+        "quarantined",
+        "last error",
+    ):
         table.add_column(column)
     for r in rows:
-        table.add_row(r.source, r.stream,
-                      r.last_success.isoformat(timespec="seconds") if r.last_success else "never",
-                      r.last_status or "", str(r.records), str(r.deleted), str(r.quarantined),
-                      (r.last_error or "")[:80])
+        table.add_row(
+            r.source,
+            r.stream,
+            r.last_success.isoformat(timespec="seconds") if r.last_success else "never",
+            r.last_status or "",
+            str(r.records),
+            str(r.deleted),
+            str(r.quarantined),
+            (r.last_error or "")[:80],
+        )
     console.print(table)
 
 
@@ -186,8 +241,9 @@ def serve(
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
-    serve_api: Annotated[bool, typer.Option("--serve/--no-serve",
-                                            help="Serve the API after the sync.")] = True,
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API after the sync.")
+    ] = True,
 ) -> None:
     """Start a local CalDAV server with an example organisation, sync it, serve the API."""
     from workhub.demo import PASSWORD_ENV, demo_config, seed_calendars
@@ -202,20 +258,25 @@ def demo(
         today = date.today()
         seeded = seed_calendars(url, today - timedelta(days=today.weekday()))
         config_path = home / "workhub.yaml"
-        config_path.write_text(yaml.safe_dump(
-            demo_config(url, f"sqlite:///{home / 'workhub.db'}"), sort_keys=False))
-        console.print(f"Radicale on {url} (pid {proc.pid}) with {seeded} calendar objects; "
-                      f"config in {config_path}")
+        config_path.write_text(
+            yaml.safe_dump(demo_config(url, f"sqlite:///{home / 'workhub.db'}"), sort_keys=False)
+        )
+        console.print(
+            f"Radicale on {url} (pid {proc.pid}) with {seeded} calendar objects; "
+            f"config in {config_path}"
+        )
         cfg = _load(str(config_path))
         ok = _sync(cfg, None, False)
         if not ok:
             raise typer.Exit(1)
         base = f"http://127.0.0.1:{port}"
-        console.print(f"\nAPI docs:        {base}/docs\n"
-                      f"360 view:        {base}/v1/people/jonas/work\n"
-                      f"workload:        {base}/v1/people/lena/workload?weeks=2\n"
-                      f"sources:         {base}/v1/sources\n"
-                      f"sync again with: workhub sync --config {config_path}\n")
+        console.print(
+            f"\nAPI docs:        {base}/docs\n"
+            f"360 view:        {base}/v1/people/jonas/work\n"
+            f"workload:        {base}/v1/people/lena/workload?weeks=2\n"
+            f"sources:         {base}/v1/sources\n"
+            f"sync again with: workhub sync --config {config_path}\n"
+        )
         if serve_api:
             _serve(cfg, "127.0.0.1", port)
     finally:

@@ -87,8 +87,11 @@ class WorkingHours(_Strict):
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready form for the database."""
-        return {"days": self.weekday_numbers, "start": self.start.isoformat("minutes"),
-                "end": self.end.isoformat("minutes")}
+        return {
+            "days": self.weekday_numbers,
+            "start": self.start.isoformat("minutes"),
+            "end": self.end.isoformat("minutes"),
+        }
 
 
 def _check_timezone(value: str | None) -> str | None:
@@ -139,8 +142,13 @@ class OrgConfig(_Strict):
     country: str | None = None
     working_hours: WorkingHours = Field(default_factory=WorkingHours)
     absence_patterns: list[str] = Field(
-        default_factory=lambda: [r"(?i)\bout of (the )?office\b", r"(?i)\bvacation\b",
-                                 r"(?i)\bholiday\b", r"(?i)\bOOO\b", r"(?i)\bpto\b"]
+        default_factory=lambda: [
+            r"(?i)\bout of (the )?office\b",
+            r"(?i)\bvacation\b",
+            r"(?i)\bholiday\b",
+            r"(?i)\bOOO\b",
+            r"(?i)\bpto\b",
+        ]
     )
     domain_aliases: dict[str, str] = Field(default_factory=dict)
     people: list[PersonConfig] = Field(default_factory=list)
@@ -167,7 +175,9 @@ class OrgConfig(_Strict):
         known = set(ids)
         for person in self.people:
             if person.manager and person.manager not in known:
-                raise ValueError(f"person {person.id!r}: manager {person.manager!r} is not a person")
+                raise ValueError(
+                    f"person {person.id!r}: manager {person.manager!r} is not a person"
+                )
         for team in self.teams:
             if team.manager and team.manager not in known:
                 raise ValueError(f"team {team.id!r}: manager {team.manager!r} is not a person")
@@ -235,8 +245,11 @@ class WorkhubConfig(_Strict):
 
     def resolved_database_url(self, home: Path | None = None) -> str:
         """The environment's URL first, then the file's, then embedded SQLite."""
-        return os.environ.get("WORKHUB_DATABASE_URL") or self.database_url or \
-            database_url_from_env(home)
+        return (
+            os.environ.get("WORKHUB_DATABASE_URL")
+            or self.database_url
+            or database_url_from_env(home)
+        )
 
     def source(self, name: str) -> SourceConfig:
         """The source with this name, or KeyError."""

@@ -19,18 +19,32 @@ DEMO_PEOPLE: list[dict[str, Any]] = [
     {"id": "maria", "name": "Maria Keller", "email": "maria@example.com"},
     {"id": "jonas", "name": "Jonas Weber", "email": "jonas@example.com", "manager": "maria"},
     {"id": "lena", "name": "Lena Fischer", "email": "lena@example.com", "manager": "maria"},
-    {"id": "sam", "name": "Sam Carter", "email": "sam@example.com", "manager": "maria",
-     "timezone": "America/New_York", "country": "US"},
+    {
+        "id": "sam",
+        "name": "Sam Carter",
+        "email": "sam@example.com",
+        "manager": "maria",
+        "timezone": "America/New_York",
+        "country": "US",
+    },
     {"id": "priya", "name": "Priya Nair", "email": "priya@example.com", "manager": "maria"},
     {"id": "tom", "name": "Tom Becker", "email": "tom@example.com", "manager": "priya"},
 ]
 DEMO_TEAMS: list[dict[str, Any]] = [
-    {"id": "platform", "name": "Platform", "manager": "maria",
-     "members": [{"person": "jonas"}, {"person": "lena"}, {"person": "sam", "share": 0.5}]},
-    {"id": "product", "name": "Product", "manager": "priya",
-     "members": [{"person": "tom"}, {"person": "sam", "share": 0.5}]},
+    {
+        "id": "platform",
+        "name": "Platform",
+        "manager": "maria",
+        "members": [{"person": "jonas"}, {"person": "lena"}, {"person": "sam", "share": 0.5}],
+    },
+    {
+        "id": "product",
+        "name": "Product",
+        "manager": "priya",
+        "members": [{"person": "tom"}, {"person": "sam", "share": 0.5}],
+    },
 ]
-PASSWORD_ENV = "WORKHUB_DEMO_CALDAV_PASSWORD"
+PASSWORD_ENV = "WORKHUB_DEMO_CALDAV_PASSWORD"  # noqa: S105  (the variable's name, not a secret)
 
 
 def _email(person: str) -> str:
@@ -51,14 +65,22 @@ class DemoEvent:
 
     def ics(self) -> str:
         """The VCALENDAR text of this event (times in Europe/Berlin unless dates)."""
-        lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//workhub demo//EN",
-                 "BEGIN:VEVENT", f"UID:{self.uid}", "DTSTAMP:20260101T000000Z",
-                 f"SUMMARY:{self.summary}"]
+        lines = [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//workhub demo//EN",
+            "BEGIN:VEVENT",
+            f"UID:{self.uid}",
+            "DTSTAMP:20260101T000000Z",
+            f"SUMMARY:{self.summary}",
+        ]
         if len(self.start) == 8:
             lines += [f"DTSTART;VALUE=DATE:{self.start}", f"DTEND;VALUE=DATE:{self.end}"]
         else:
-            lines += [f"DTSTART;TZID=Europe/Berlin:{self.start}",
-                      f"DTEND;TZID=Europe/Berlin:{self.end}"]
+            lines += [
+                f"DTSTART;TZID=Europe/Berlin:{self.start}",
+                f"DTEND;TZID=Europe/Berlin:{self.end}",
+            ]
         if self.attendees:
             lines.append(f"ORGANIZER;CN={self.organizer}:mailto:{_email(self.organizer)}")
             for person, partstat in self.attendees.items():
@@ -79,34 +101,109 @@ def demo_events(monday: date) -> list[DemoEvent]:
     everyone = {p["id"]: "ACCEPTED" for p in DEMO_PEOPLE if p["id"] != "maria"}
     everyone["priya"] = "DECLINED"
     return [
-        DemoEvent("standup@demo", "Platform stand-up", _at(d[0], "09:30"), _at(d[0], "09:45"),
-                  "maria", platform,
-                  ["RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR",
-                   f"EXDATE;TZID=Europe/Berlin:{_at(d[2], '09:30')}"]),
-        DemoEvent("planning@demo", "Sprint planning", _at(d[0], "10:00"), _at(d[0], "11:30"),
-                  "maria", platform, ["RRULE:FREQ=WEEKLY;INTERVAL=2"]),
-        DemoEvent("product-sync@demo", "Product sync", _at(d[1], "14:00"), _at(d[1], "15:00"),
-                  "priya", {"tom": "ACCEPTED", "sam": "TENTATIVE"}, ["RRULE:FREQ=WEEKLY"]),
-        DemoEvent("design-review@demo", "Design review", _at(d[1], "14:30"),
-                  _at(d[1], "15:30"), "tom", {"priya": "ACCEPTED", "lena": "DECLINED"}),
-        DemoEvent("1on1-jonas@demo", "1:1 Maria / Jonas", _at(d[3], "11:00"),
-                  _at(d[3], "11:30"), "maria", {"jonas": "ACCEPTED"}, ["RRULE:FREQ=WEEKLY"]),
-        DemoEvent("1on1-lena@demo", "1:1 Maria / Lena", _at(d[3], "11:30"), _at(d[3], "12:00"),
-                  "maria", {"lena": "ACCEPTED"}, ["RRULE:FREQ=WEEKLY"]),
-        DemoEvent("all-hands@demo", "All hands", _at(d[4], "16:00"), _at(d[4], "17:00"),
-                  "maria", everyone),
-        DemoEvent("arch-review@demo", "Architecture review", _at(d[2], "13:00"),
-                  _at(d[2], "15:00"), "jonas", {"lena": "ACCEPTED", "sam": "ACCEPTED"},
-                  ["STATUS:CANCELLED"]),
-        DemoEvent("lena-oof@demo", "Out of office", d[4].strftime("%Y%m%d"),
-                  d[5].strftime("%Y%m%d"), "lena", {},
-                  ["X-MICROSOFT-CDO-BUSYSTATUS:OOF", "TRANSP:OPAQUE"]),
-        DemoEvent("sam-vacation@demo", "Vacation", d[7].strftime("%Y%m%d"),
-                  d[10].strftime("%Y%m%d"), "sam", {}),
-        DemoEvent("jonas-doctor@demo", "Doctor appointment", _at(d[2], "08:00"),
-                  _at(d[2], "10:00"), "jonas", {}, ["CLASS:PRIVATE"]),
-        DemoEvent("tom-focus@demo", "Focus time", _at(d[2], "09:00"), _at(d[2], "12:00"),
-                  "tom", {}, ["TRANSP:TRANSPARENT"]),
+        DemoEvent(
+            "standup@demo",
+            "Platform stand-up",
+            _at(d[0], "09:30"),
+            _at(d[0], "09:45"),
+            "maria",
+            platform,
+            [
+                "RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR",
+                f"EXDATE;TZID=Europe/Berlin:{_at(d[2], '09:30')}",
+            ],
+        ),
+        DemoEvent(
+            "planning@demo",
+            "Sprint planning",
+            _at(d[0], "10:00"),
+            _at(d[0], "11:30"),
+            "maria",
+            platform,
+            ["RRULE:FREQ=WEEKLY;INTERVAL=2"],
+        ),
+        DemoEvent(
+            "product-sync@demo",
+            "Product sync",
+            _at(d[1], "14:00"),
+            _at(d[1], "15:00"),
+            "priya",
+            {"tom": "ACCEPTED", "sam": "TENTATIVE"},
+            ["RRULE:FREQ=WEEKLY"],
+        ),
+        DemoEvent(
+            "design-review@demo",
+            "Design review",
+            _at(d[1], "14:30"),
+            _at(d[1], "15:30"),
+            "tom",
+            {"priya": "ACCEPTED", "lena": "DECLINED"},
+        ),
+        DemoEvent(
+            "1on1-jonas@demo",
+            "1:1 Maria / Jonas",
+            _at(d[3], "11:00"),
+            _at(d[3], "11:30"),
+            "maria",
+            {"jonas": "ACCEPTED"},
+            ["RRULE:FREQ=WEEKLY"],
+        ),
+        DemoEvent(
+            "1on1-lena@demo",
+            "1:1 Maria / Lena",
+            _at(d[3], "11:30"),
+            _at(d[3], "12:00"),
+            "maria",
+            {"lena": "ACCEPTED"},
+            ["RRULE:FREQ=WEEKLY"],
+        ),
+        DemoEvent(
+            "all-hands@demo", "All hands", _at(d[4], "16:00"), _at(d[4], "17:00"), "maria", everyone
+        ),
+        DemoEvent(
+            "arch-review@demo",
+            "Architecture review",
+            _at(d[2], "13:00"),
+            _at(d[2], "15:00"),
+            "jonas",
+            {"lena": "ACCEPTED", "sam": "ACCEPTED"},
+            ["STATUS:CANCELLED"],
+        ),
+        DemoEvent(
+            "lena-oof@demo",
+            "Out of office",
+            d[4].strftime("%Y%m%d"),
+            d[5].strftime("%Y%m%d"),
+            "lena",
+            {},
+            ["X-MICROSOFT-CDO-BUSYSTATUS:OOF", "TRANSP:OPAQUE"],
+        ),
+        DemoEvent(
+            "sam-vacation@demo",
+            "Vacation",
+            d[7].strftime("%Y%m%d"),
+            d[10].strftime("%Y%m%d"),
+            "sam",
+            {},
+        ),
+        DemoEvent(
+            "jonas-doctor@demo",
+            "Doctor appointment",
+            _at(d[2], "08:00"),
+            _at(d[2], "10:00"),
+            "jonas",
+            {},
+            ["CLASS:PRIVATE"],
+        ),
+        DemoEvent(
+            "tom-focus@demo",
+            "Focus time",
+            _at(d[2], "09:00"),
+            _at(d[2], "12:00"),
+            "tom",
+            {},
+            ["TRANSP:TRANSPARENT"],
+        ),
     ]
 
 
@@ -120,9 +217,12 @@ def seed_calendars(url: str, monday: date) -> int:
             response.raise_for_status()
         for event in demo_events(monday):
             for holder in [event.organizer, *event.attendees]:
-                client.put(f"/{holder}/work/{event.uid.split('@')[0]}.ics", content=event.ics(),
-                           headers={"Content-Type": "text/calendar"},
-                           auth=(holder, "demo")).raise_for_status()
+                client.put(
+                    f"/{holder}/work/{event.uid.split('@')[0]}.ics",
+                    content=event.ics(),
+                    headers={"Content-Type": "text/calendar"},
+                    auth=(holder, "demo"),
+                ).raise_for_status()
                 count += 1
     return count
 
@@ -134,15 +234,24 @@ def demo_config(radicale_url: str, database_url: str) -> dict[str, Any]:
         "org": {
             "timezone": "Europe/Berlin",
             "country": "DE",
-            "working_hours": {"days": ["mon", "tue", "wed", "thu", "fri"],
-                              "start": "09:00", "end": "17:00"},
+            "working_hours": {
+                "days": ["mon", "tue", "wed", "thu", "fri"],
+                "start": "09:00",
+                "end": "17:00",
+            },
             "people": DEMO_PEOPLE,
             "teams": DEMO_TEAMS,
         },
         "sources": [
-            {"name": f"calendar-{p['id']}", "kind": "caldav", "url": radicale_url + "/",
-             "username": p["id"], "password": "${" + PASSWORD_ENV + "}", "owner": p["id"],
-             "schedule": "*/15 * * * *"}
+            {
+                "name": f"calendar-{p['id']}",
+                "kind": "caldav",
+                "url": radicale_url + "/",
+                "username": p["id"],
+                "password": "${" + PASSWORD_ENV + "}",
+                "owner": p["id"],
+                "schedule": "*/15 * * * *",
+            }
             for p in DEMO_PEOPLE
         ],
     }

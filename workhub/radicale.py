@@ -20,8 +20,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_radicale(storage: Path, port: int | None = None, *, rights: str = "owner_only",
-                   timeout: float = 20.0) -> tuple[subprocess.Popen[bytes], str]:
+def start_radicale(
+    storage: Path, port: int | None = None, *, rights: str = "owner_only", timeout: float = 20.0
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start Radicale on loopback without authentication; return the process and its URL.
 
     The two delay flags matter: without them Radicale sleeps about a second after a
@@ -30,12 +31,35 @@ def start_radicale(storage: Path, port: int | None = None, *, rights: str = "own
     """
     port = port or free_port()
     storage.mkdir(parents=True, exist_ok=True)
+    # Radicale logs every request: a pipe nobody reads would fill up and stall it.
+    log = (storage.parent / f"{storage.name}.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", "", "--server-hosts",
-         f"127.0.0.1:{port}", "--auth-type", "none", "--auth-delay", "0",
-         "--server-delay-on-error", "0", "--rights-type", rights,
-         "--storage-filesystem-folder", str(storage)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "radicale",
+            "--config",
+            "",
+            "--server-hosts",
+            f"127.0.0.1:{port}",
+            "--auth-type",
+            "none",
+            "--auth-delay",
+            "0",
+            "--server-delay-on-error",
+            "0",
+            "--rights-type",
+            rights,
+            "--storage-filesystem-folder",
+            str(storage),
+            "--logging-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
+    )
+    log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -45,6 +69,7 @@ def start_radicale(storage: Path, port: int | None = None, *, rights: str = "own
         except httpx.TransportError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"Radicale did not start on port {port}: {err}") from None
+                raise RuntimeError(
+                    f"Radicale did not start on port {port}; see {log.name}"
+                ) from None
             time.sleep(0.05)

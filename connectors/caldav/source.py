@@ -9,15 +9,16 @@ calendar, so events that vanished in between are tombstoned.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-import caldav
+from caldav.davclient import DAVClient
 from caldav.lib import error as caldav_error
 
 from connectors.base import Cursor, Page, RawItem, Snapshot, Source, Stream
 from connectors.errors import AuthError, FatalError, RetriableError
+from connectors.http import retrying
 from connectors.paging import ChunkPaginator, paginate
 
 __all__ = ["CalDAVSource", "EventsStream", "object_id"]
@@ -28,7 +29,7 @@ def object_id(url: Any) -> str:
     return unquote(urlsplit(str(url)).path)
 
 
-class _CountingClient(caldav.DAVClient):
+class _CountingClient(DAVClient):
     """DAVClient that counts the HTTP requests it sends, for the sync report."""
 
     requests = 0
@@ -39,12 +40,26 @@ class _CountingClient(caldav.DAVClient):
         return super().request(*args, **kwargs)
 
 
-def _translate(exc: Exception, source: str) -> Exception:
-    if isinstance(exc, caldav_error.AuthorizationError):
-        return AuthError(f"{source}: the CalDAV server refused the credentials ({exc})")
-    if isinstance(exc, caldav_error.NotFoundError):
-        return FatalError(f"{source}: not found on the CalDAV server ({exc})")
-    return RetriableError(f"{source}: CalDAV request failed ({exc})")
+T = TypeVar("T")
+
+
+def _call(source: str, fn: Callable[..., T], *args: Any) -> T:
+    """Call the caldav library, retrying passing failures, raising our typed errors."""
+
+    def attempt() -> T:
+        try:
+            return fn(*args)
+        except caldav_error.AuthorizationError as exc:
+            raise AuthError(
+                f"{source}: the CalDAV server refused the credentials "
+                f"(check the source's username and password): {exc}"
+            ) from exc
+        except caldav_error.NotFoundError as exc:
+            raise FatalError(f"{source}: not found on the CalDAV server: {exc}") from exc
+        except (caldav_error.DAVError, OSError) as exc:  # niquests' errors are OSErrors
+            raise RetriableError(f"{source}: CalDAV request failed: {exc}") from exc
+
+    return retrying(attempts=4, timeout=120)(attempt)
 
 
 class EventsStream(Stream):
@@ -60,10 +75,7 @@ class EventsStream(Stream):
 
     def read(self, cursor: Cursor | None) -> Iterator[Page]:
         tokens: dict[str, str] = dict((cursor or {}).get("tokens", {}))
-        try:
-            calendars = self.source.calendars()
-        except caldav_error.DAVError as exc:
-            raise _translate(exc, self.source.name) from exc
+        calendars = self.source.calendars()
         for calendar in calendars:
             yield from self._read_calendar(calendar, tokens)
 
@@ -72,14 +84,14 @@ class EventsStream(Stream):
         cal_id = object_id(calendar.url)
         old_token = tokens.get(cal_id)
         before = client.requests
-        try:
-            changes = calendar.get_objects_by_sync_token(old_token, load_objects=False)
-        except caldav_error.DAVError as exc:
-            raise _translate(exc, self.source.name) from exc
+        changes = _call(self.source.name, calendar.get_objects_by_sync_token, old_token, False)
         new_token = str(changes.sync_token)
         full_listing = old_token is None or new_token.startswith("fake-")
-        deleted = {object_id(u): "deleted on the CalDAV server" for u in changes.deleted_urls
-                   } if getattr(changes, "deleted_urls", None) else {}
+        deleted = (
+            {object_id(u): "deleted on the CalDAV server" for u in changes.deleted_urls}
+            if getattr(changes, "deleted_urls", None)
+            else {}
+        )
         changed = [o.url for o in changes.objects if object_id(o.url) not in deleted]
         present = frozenset(object_id(u) for u in changed)
         owner = self.source.owner_address()
@@ -87,26 +99,26 @@ class EventsStream(Stream):
 
         def fetch(token: int) -> Page:
             start = client.requests
-            try:
-                objects = calendar.multiget(paginator.chunk(token)) if changed else []
-            except caldav_error.DAVError as exc:
-                raise _translate(exc, self.source.name) from exc
+            objects = _call(self.source.name, calendar.multiget, paginator.chunk(token))
             records = [
-                RawItem(object_id(obj.url), {
-                    "calendar": cal_id,
-                    "calendar_name": _display_name(calendar),
-                    "href": object_id(obj.url),
-                    "etag": (obj.props or {}).get("{DAV:}getetag"),
-                    "owner_address": owner,
-                    "ics": obj.data,
-                })
+                RawItem(
+                    object_id(obj.url),
+                    {
+                        "calendar": cal_id,
+                        "calendar_name": _display_name(calendar),
+                        "href": object_id(obj.url),
+                        "etag": (obj.props or {}).get("{DAV:}getetag"),
+                        "owner_address": owner,
+                        "ics": obj.data,
+                    },
+                )
                 for obj in objects
             ]
             return Page(records=records, requests=client.requests - start)
 
         # Deletions ride on the first page; the new token, and a snapshot after a full
         # listing, on the last: a crash before it repeats this calendar, which is harmless.
-        pages = paginate(fetch, paginator) if changed else iter([Page()])
+        pages: Iterator[Page] = paginate(fetch, paginator) if changed else iter([Page()])
         page = next(pages)
         page.deleted = deleted
         page.requests = client.requests - before
@@ -132,40 +144,49 @@ class CalDAVSource(Source):
 
     kind = "caldav"
 
-    def __init__(self, name: str, url: str, *, username: str | None = None,
-                 password: str | None = None, page_size: int = 100) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        page_size: int = 100,
+    ) -> None:
         super().__init__(name)
         self.url = url
-        auth = {"username": username, "password": password or "", "auth_type": "basic"} \
-            if username else {}
-        self.client = _CountingClient(url, **auth)
+        # Basic auth up front skips a 401 round trip per request (NOTES.md).
+        self.client = (
+            _CountingClient(url, username=username, password=password or "", auth_type="basic")
+            if username
+            else _CountingClient(url)
+        )
         self.page_size = page_size
         self._principal: Any = None
-        self._owner: str | None | bool = False
+        self._owner: str | None = None
+        self._owner_known = False
 
     def principal(self) -> Any:
         """The account's principal (one PROPFIND, then cached)."""
         if self._principal is None:
-            try:
-                self._principal = self.client.principal()
-            except caldav_error.DAVError as exc:
-                raise _translate(exc, self.name) from exc
+            self._principal = _call(self.name, self.client.principal)
         return self._principal
 
     def calendars(self) -> list[Any]:
         """Every calendar of the account."""
-        return list(self.principal().calendars())
+        return list(_call(self.name, self.principal().calendars))
 
     def owner_address(self) -> str | None:
         """The account's own mailto: calendar-user address, when the server states one."""
-        if self._owner is False:
+        if not self._owner_known:
             try:
                 addresses = self.principal().calendar_user_address_set()
             except (caldav_error.DAVError, KeyError, AttributeError):
                 addresses = []
             mailto = [a for a in addresses if a and a.lower().startswith("mailto:")]
-            self._owner = mailto[0][7:].lower() if mailto else None
-        return self._owner or None
+            self._owner = str(mailto[0])[7:].lower() if mailto else None
+            self._owner_known = True
+        return self._owner
 
     def streams(self) -> list[Stream]:
         return [EventsStream(self, self.page_size)]

@@ -36,18 +36,37 @@ def source_freshness(session: Session, now: datetime) -> list[StreamFreshness]:
     counts = {
         (source_id, stream): (total, deleted, quarantined)
         for source_id, stream, total, deleted, quarantined in session.execute(
-            select(RawRecord.source_id, RawRecord.stream, func.count(),
-                   func.sum(case((RawRecord.deleted_at.is_not(None), 1), else_=0)),
-                   func.sum(case((RawRecord.quarantine_reason.is_not(None)
-                                  & RawRecord.deleted_at.is_(None), 1), else_=0)))
-            .group_by(RawRecord.source_id, RawRecord.stream))
+            select(
+                RawRecord.source_id,
+                RawRecord.stream,
+                func.count(),
+                func.sum(case((RawRecord.deleted_at.is_not(None), 1), else_=0)),
+                func.sum(
+                    case(
+                        (
+                            RawRecord.quarantine_reason.is_not(None)
+                            & RawRecord.deleted_at.is_(None),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+            ).group_by(RawRecord.source_id, RawRecord.stream)
+        )
     }
-    success = {(source_id, stream): finished for source_id, stream, finished in session.execute(
-        select(SyncRun.source_id, SyncRun.stream, func.max(SyncRun.finished_at))
-        .where(SyncRun.status == "success").group_by(SyncRun.source_id, SyncRun.stream))}
+    success = {
+        (source_id, stream): finished
+        for source_id, stream, finished in session.execute(
+            select(SyncRun.source_id, SyncRun.stream, func.max(SyncRun.finished_at))
+            .where(SyncRun.status == "success")
+            .group_by(SyncRun.source_id, SyncRun.stream)
+        )
+    }
     latest_ids = select(func.max(SyncRun.id)).group_by(SyncRun.source_id, SyncRun.stream)
-    latest = {(r.source_id, r.stream): r
-              for r in session.scalars(select(SyncRun).where(SyncRun.id.in_(latest_ids)))}
+    latest = {
+        (r.source_id, r.stream): r
+        for r in session.scalars(select(SyncRun).where(SyncRun.id.in_(latest_ids)))
+    }
     cursors = {(c.source_id, c.stream): c.value for c in session.scalars(select(SyncCursor))}
     out = []
     for source in session.scalars(select(Source).order_by(Source.slug)):
@@ -56,10 +75,19 @@ def source_freshness(session: Session, now: datetime) -> list[StreamFreshness]:
             last_ok = success.get((source.id, stream))
             run = latest.get((source.id, stream))
             total, deleted, quarantined = counts.get((source.id, stream), (0, 0, 0))
-            out.append(StreamFreshness(
-                source=source.slug, kind=source.kind, stream=stream, last_success=last_ok,
-                lag_seconds=(now - last_ok).total_seconds() if last_ok else None,
-                last_status=run.status if run else None, last_error=run.error if run else None,
-                cursor=cursors.get((source.id, stream)), records=int(total or 0),
-                deleted=int(deleted or 0), quarantined=int(quarantined or 0)))
+            out.append(
+                StreamFreshness(
+                    source=source.slug,
+                    kind=source.kind,
+                    stream=stream,
+                    last_success=last_ok,
+                    lag_seconds=(now - last_ok).total_seconds() if last_ok else None,
+                    last_status=run.status if run else None,
+                    last_error=run.error if run else None,
+                    cursor=cursors.get((source.id, stream)),
+                    records=int(total or 0),
+                    deleted=int(deleted or 0),
+                    quarantined=int(quarantined or 0),
+                )
+            )
     return out

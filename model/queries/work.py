@@ -54,15 +54,29 @@ class WorkPage:
     next_cursor: str | None
 
 
-def person_work(session: Session, person: Person, *, kinds: Sequence[ItemKind] = (),
-                statuses: Sequence[StatusCategory] = (), after: int | None = None,
-                limit: int = 50) -> WorkPage:
+def person_work(
+    session: Session,
+    person: Person,
+    *,
+    kinds: Sequence[ItemKind] = (),
+    statuses: Sequence[StatusCategory] = (),
+    after: int | None = None,
+    limit: int = 50,
+) -> WorkPage:
     """Items the person is involved in, in a stable order (by id), `limit` at a time."""
-    involved = (select(Involvement.item_id)
-                .where(Involvement.person_id == person.id).distinct().scalar_subquery())
-    query = (select(WorkItem, Source.slug).join(Source, Source.id == WorkItem.source_id)
-             .where(WorkItem.id.in_(involved), WorkItem.deleted_at.is_(None))
-             .order_by(WorkItem.id).limit(limit + 1))
+    involved = (
+        select(Involvement.item_id)
+        .where(Involvement.person_id == person.id)
+        .distinct()
+        .scalar_subquery()
+    )
+    query = (
+        select(WorkItem, Source.slug)
+        .join(Source, Source.id == WorkItem.source_id)
+        .where(WorkItem.id.in_(involved), WorkItem.deleted_at.is_(None))
+        .order_by(WorkItem.id)
+        .limit(limit + 1)
+    )
     if kinds:
         query = query.where(WorkItem.kind.in_(list(kinds)))
     if statuses:
@@ -74,10 +88,13 @@ def person_work(session: Session, person: Person, *, kinds: Sequence[ItemKind] =
     roles: dict[int, list[Role]] = {}
     if page:
         for item_id, role in session.execute(
-                select(Involvement.item_id, Involvement.role)
-                .where(Involvement.person_id == person.id,
-                       Involvement.item_id.in_([item.id for item, _ in page]))
-                .order_by(Involvement.role)):
+            select(Involvement.item_id, Involvement.role)
+            .where(
+                Involvement.person_id == person.id,
+                Involvement.item_id.in_([item.id for item, _ in page]),
+            )
+            .order_by(Involvement.role)
+        ):
             roles.setdefault(item_id, []).append(role)
     rows = [WorkRow(item, slug, roles.get(item.id, [])) for item, slug in page]
     return WorkPage(rows, encode_cursor(page[-1][0].id) if more else None)

@@ -82,8 +82,12 @@ def working_intervals(person: Person, first: date, last: date) -> list[Interval]
     day = first
     while day <= last:
         if day.weekday() in days and day not in off:
-            spans.append((datetime.combine(day, day_start, tz).astimezone(UTC),
-                          datetime.combine(day, day_end, tz).astimezone(UTC)))
+            spans.append(
+                (
+                    datetime.combine(day, day_start, tz).astimezone(UTC),
+                    datetime.combine(day, day_end, tz).astimezone(UTC),
+                )
+            )
         day += timedelta(days=1)
     return spans
 
@@ -92,17 +96,26 @@ def _local_span(occ_start: datetime, occ_end: datetime, all_day: bool, tz: ZoneI
     if not all_day:
         return occ_start, occ_end
     # All-day entries are dates: they cover those days in the reader's own zone.
-    return (datetime.combine(occ_start.date(), time(0), tz).astimezone(UTC),
-            datetime.combine(occ_end.date(), time(0), tz).astimezone(UTC))
+    return (
+        datetime.combine(occ_start.date(), time(0), tz).astimezone(UTC),
+        datetime.combine(occ_end.date(), time(0), tz).astimezone(UTC),
+    )
 
 
-def calendar_spans(session: Session, person_id: int, start: datetime, end: datetime, tz: ZoneInfo
-                   ) -> tuple[list[Interval], list[Interval]]:
+def calendar_spans(
+    session: Session, person_id: int, start: datetime, end: datetime, tz: ZoneInfo
+) -> tuple[list[Interval], list[Interval]]:
     """(absences, meetings) of the person overlapping [start, end), as UTC intervals."""
     # All-day spans are stored as UTC dates, so widen the window by a day on each side.
     rows = session.execute(
-        select(Occurrence.start_at, Occurrence.end_at, Occurrence.all_day,
-               Occurrence.busy_status, WorkItem.kind, WorkItem.busy_status)
+        select(
+            Occurrence.start_at,
+            Occurrence.end_at,
+            Occurrence.all_day,
+            Occurrence.busy_status,
+            WorkItem.kind,
+            WorkItem.busy_status,
+        )
         .join(WorkItem, WorkItem.id == Occurrence.item_id)
         .join(Involvement, Involvement.item_id == WorkItem.id)
         .where(
@@ -153,16 +166,18 @@ def person_workload(session: Session, person: Person, start: date, weeks: int) -
         committed_h = 0.0
         available = max(0.0, working_h - off_h - meet_h - duty_h)
         iso = monday.isocalendar()
-        out.append(WeekLoad(
-            week=f"{iso.year}-W{iso.week:02d}",
-            start=monday,
-            working_hours=round(working_h, 2),
-            time_off_hours=round(off_h, 2),
-            meeting_hours=round(meet_h, 2),
-            duty_hours=round(duty_h, 2),
-            available_hours=round(available, 2),
-            committed_hours=round(committed_h, 2),
-            utilization=round(committed_h / available, 4) if available > 0 else None,
-            focus_hours=round(hours(union(free), at_least=FOCUS_BLOCK), 2),
-        ))
+        out.append(
+            WeekLoad(
+                week=f"{iso.year}-W{iso.week:02d}",
+                start=monday,
+                working_hours=round(working_h, 2),
+                time_off_hours=round(off_h, 2),
+                meeting_hours=round(meet_h, 2),
+                duty_hours=round(duty_h, 2),
+                available_hours=round(available, 2),
+                committed_hours=round(committed_h, 2),
+                utilization=round(committed_h / available, 4) if available > 0 else None,
+                focus_hours=round(hours(union(free), at_least=FOCUS_BLOCK), 2),
+            )
+        )
     return out

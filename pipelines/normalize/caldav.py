@@ -29,10 +29,16 @@ def _owner(record: RawRecord, ctx: NormalizeContext) -> InvolvementDraft | None:
     if isinstance(source, CalDAVSourceConfig) and source.owner:
         person = ctx.config.person(source.owner)
         if person.email:
-            return InvolvementDraft("email", person.email.lower(), Role.attendee,
-                                    Response.accepted, display_name=person.name)
-        return InvolvementDraft("person", person.id, Role.attendee, Response.accepted,
-                                display_name=person.name)
+            return InvolvementDraft(
+                "email",
+                person.email.lower(),
+                Role.attendee,
+                Response.accepted,
+                display_name=person.name,
+            )
+        return InvolvementDraft(
+            "person", person.id, Role.attendee, Response.accepted, display_name=person.name
+        )
     address = record.payload.get("owner_address")
     if address:
         return InvolvementDraft("email", str(address).lower(), Role.attendee, Response.accepted)
@@ -78,8 +84,9 @@ def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
             # An entry in someone's calendar that names nobody is their own (an absence, a
             # focus block); one that names others but not them was put there for them.
             role = Role.organizer if not people else Role.attendee
-            owner = InvolvementDraft(owner.namespace, owner.value, role, Response.accepted,
-                                     owner.display_name)
+            owner = InvolvementDraft(
+                owner.namespace, owner.value, role, Response.accepted, owner.display_name
+            )
             people.append(owner)
     categories = event.get("CATEGORIES")
     category_names: list[str] = []
@@ -89,7 +96,8 @@ def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     draft = ItemDraft(
         key=f"ical:{uid}",
         external_id=uid,
-        kind=ItemKind.time_off if is_absence(title, status, ctx.config.org.absence_patterns)
+        kind=ItemKind.time_off
+        if is_absence(title, status, ctx.config.org.absence_patterns)
         else ItemKind.meeting,
         title=title,
         url=urljoin(base_url, record.payload.get("href", "")),
@@ -108,9 +116,11 @@ def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
         involvements=people,
         occurrences=occurrences,
     )
-    organizer_copy = owner is not None and owner.role is Role.organizer or any(
-        p.role is Role.organizer and owner is not None and p.value == owner.value for p in people)
+    organizer_copy = (owner is not None and owner.role is Role.organizer) or any(
+        p.role is Role.organizer and owner is not None and p.value == owner.value for p in people
+    )
     sequence = int(event.get("SEQUENCE", 0) or 0)
     stamp = updated_at.timestamp() if updated_at else 0.0
-    return Fragment.of(record, draft, rank=(int(organizer_copy), sequence, stamp, -record.id),
-                       owner=owner)
+    return Fragment.of(
+        record, draft, rank=(int(organizer_copy), sequence, stamp, -record.id), owner=owner
+    )

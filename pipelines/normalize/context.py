@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -48,10 +48,15 @@ class Fragment:
     rank: tuple[int | float | str, ...] = ()
     # The identity whose own copy this is (its responses are authoritative for them).
     owner: InvolvementDraft | None = None
-    extra_involvements: list[InvolvementDraft] = field(default_factory=list)
 
     @classmethod
-    def of(cls, record: RawRecord, draft: ItemDraft, **kwargs: object) -> Fragment:
+    def of(
+        cls,
+        record: RawRecord,
+        draft: ItemDraft,
+        *,
+        rank: tuple[int | float | str, ...] = (),
+        owner: InvolvementDraft | None = None,
+    ) -> Fragment:
         """A fragment for a record."""
-        return cls(key=draft.key, record_id=record.id, source_id=record.source_id, draft=draft,
-                   **kwargs)  # type: ignore[arg-type]
+        return cls(draft.key, record.id, record.source_id, draft, rank=rank, owner=owner)

@@ -71,16 +71,38 @@ class ItemDraft:
     def digest(self, source_slug: str) -> str:
         """A hash of everything the draft would write: equal digest, nothing to write."""
         data = asdict(self)
-        data["involvements"] = sorted(json.dumps(i, sort_keys=True, default=str)
-                                      for i in data["involvements"])
+        data["involvements"] = sorted(
+            json.dumps(i, sort_keys=True, default=str) for i in data["involvements"]
+        )
         data["source"] = source_slug
         blob = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def item_fields(self) -> dict[str, Any]:
         """The WorkItem columns of this draft."""
-        return {name: getattr(self, name) for name in (
-            "key", "external_id", "kind", "title", "url", "container", "status_raw",
-            "status_category", "priority", "created_at", "updated_at", "due_at", "start_at",
-            "end_at", "all_day", "estimate_hours", "estimate_source", "private", "busy_status",
-            "recurring", "extra")}
+        return {
+            name: getattr(self, name)
+            for name in (
+                "key",
+                "external_id",
+                "kind",
+                "title",
+                "url",
+                "container",
+                "status_raw",
+                "status_category",
+                "priority",
+                "created_at",
+                "updated_at",
+                "due_at",
+                "start_at",
+                "end_at",
+                "all_day",
+                "estimate_hours",
+                "estimate_source",
+                "private",
+                "busy_status",
+                "recurring",
+                "extra",
+            )
+        }

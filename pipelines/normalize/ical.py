@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
@@ -43,22 +44,42 @@ _CDO_BUSY = {
 
 def parse_calendar(text: str) -> icalendar.Calendar:
     """Parse a VCALENDAR, repairing Google's X-WR-TIMEZONE; NormalizeError if malformed."""
-    if not isinstance(text, str) or "BEGIN:VCALENDAR" not in text.upper():
+    if not isinstance(text, str) or "BEGIN:V" not in text.upper():
         raise NormalizeError("not an iCalendar object (no BEGIN:VCALENDAR)")
+    if "BEGIN:VCALENDAR" not in text.upper():
+        # Some producers hand out a bare VEVENT; it is still a whole event.
+        text = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{text.strip()}\r\nEND:VCALENDAR\r\n"
     try:
-        calendar = icalendar.Calendar.from_ical(text)
+        calendar = icalendar.Calendar.from_ical(_repair_rules(text))
         calendar = x_wr_timezone.to_standard(calendar)
-    except Exception as exc:  # noqa: BLE001  (icalendar raises many types for bad input)
+    except Exception as exc:
         raise NormalizeError(f"malformed iCalendar: {exc}") from exc
     for event in calendar.walk("VEVENT"):
         _check_event(event)
     return calendar
 
 
+_RULE_LINE = re.compile(r"^((?:RRULE|EXRULE)[;:])(.*)$", re.MULTILINE | re.IGNORECASE)
+
+
+def _repair_rules(text: str) -> str:
+    """Drop the blanks some producers (Exchange CDO) put inside recurrence rules.
+
+    `BYDAY=MO, TU` breaks every RRULE parser; RFC 5545 allows no blanks there, so removing
+    them cannot change a valid rule.
+    """
+    unfolded = re.sub(r"\r?\n[ \t]", "", text)
+    return _RULE_LINE.sub(lambda m: m.group(1) + re.sub(r"\s+", "", m.group(2)), unfolded)
+
+
 def _check_event(event: icalendar.Event) -> None:
+    if not event.get("UID"):
+        # RFC 5545 requires a UID, yet Exchange's CDO exports omit it: derive a stable one
+        # from what identifies the event, so the same event keeps the same item.
+        basis = "|".join(str(event.get(k, "")) for k in ("DTSTART", "SUMMARY", "ORGANIZER"))
+        basis += "|" + str(event.get("DTSTART").to_ical() if event.get("DTSTART") else "")
+        event.add("UID", "derived-" + hashlib.sha1(basis.encode()).hexdigest()[:20])  # noqa: S324
     uid = event.get("UID")
-    if not uid:
-        raise NormalizeError("VEVENT without UID")
     values = {}
     for name in ("DTSTART", "DTEND"):
         prop = event.get(name)
@@ -66,7 +87,7 @@ def _check_event(event: icalendar.Event) -> None:
             continue
         try:
             value = event.decoded(name)
-        except Exception as exc:  # noqa: BLE001  (icalendar raises many types for bad input)
+        except Exception as exc:
             raise NormalizeError(f"VEVENT {uid}: bad {name}: {exc}") from exc
         tzid = getattr(prop, "params", {}).get("TZID")
         if tzid and isinstance(value, datetime) and value.tzinfo is None:
@@ -81,9 +102,9 @@ def _check_event(event: icalendar.Event) -> None:
         raise NormalizeError(f"VEVENT {uid}: DTEND {end} is before DTSTART {start}")
 
 
-def events_by_uid(calendar: icalendar.Calendar) -> dict[str, list[icalendar.Event]]:
+def events_by_uid(calendar: icalendar.Calendar) -> dict[str, list[Any]]:
     """VEVENTs grouped by UID (a master and its RECURRENCE-ID overrides share one)."""
-    grouped: dict[str, list[icalendar.Event]] = {}
+    grouped: dict[str, list[Any]] = {}
     for event in calendar.walk("VEVENT"):
         grouped.setdefault(str(event["UID"]), []).append(event)
     return grouped
@@ -146,8 +167,13 @@ def span(event: icalendar.Event, default_tz: ZoneInfo) -> tuple[datetime, dateti
     return start, max(start, end), all_day
 
 
-def expand(calendar: icalendar.Calendar, uid: str, window_start: datetime,
-           window_end: datetime, default_tz: ZoneInfo) -> list[OccurrenceDraft]:
+def expand(
+    calendar: icalendar.Calendar,
+    uid: str,
+    window_start: datetime,
+    window_end: datetime,
+    default_tz: ZoneInfo,
+) -> list[OccurrenceDraft]:
     """Every occurrence of the event `uid` overlapping the window, EXDATE and overrides applied."""
     found: dict[datetime, OccurrenceDraft] = {}
     query: Any = recurring_ical_events.of(calendar, skip_bad_series=True)
@@ -156,8 +182,13 @@ def expand(calendar: icalendar.Calendar, uid: str, window_start: datetime,
             continue
         start, end, all_day = span(instance, default_tz)
         cancelled = str(instance.get("STATUS", "")).upper() == "CANCELLED"
-        found[start] = OccurrenceDraft(start=start, end=end, all_day=all_day,
-                                       cancelled=cancelled, busy_status=busy_status(instance))
+        found[start] = OccurrenceDraft(
+            start=start,
+            end=end,
+            all_day=all_day,
+            cancelled=cancelled,
+            busy_status=busy_status(instance),
+        )
     return [found[k] for k in sorted(found)]
 
 
@@ -175,8 +206,12 @@ def involvements(event: icalendar.Event) -> list[InvolvementDraft]:
     organizer_address = _address(organizer) if organizer is not None else None
     if organizer_address:
         out[organizer_address] = InvolvementDraft(
-            "email", organizer_address, Role.organizer, Response.accepted,
-            display_name=_cn(organizer))
+            "email",
+            organizer_address,
+            Role.organizer,
+            Response.accepted,
+            display_name=_cn(organizer),
+        )
     attendees = event.get("ATTENDEE") or []
     if not isinstance(attendees, list):
         attendees = [attendees]
@@ -186,8 +221,12 @@ def involvements(event: icalendar.Event) -> list[InvolvementDraft]:
             continue
         partstat = str(getattr(attendee, "params", {}).get("PARTSTAT", "NEEDS-ACTION")).upper()
         out[address] = InvolvementDraft(
-            "email", address, Role.attendee, _PARTSTAT.get(partstat, Response.needs_action),
-            display_name=_cn(attendee))
+            "email",
+            address,
+            Role.attendee,
+            _PARTSTAT.get(partstat, Response.needs_action),
+            display_name=_cn(attendee),
+        )
     return list(out.values())
 
 

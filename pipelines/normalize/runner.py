@@ -53,7 +53,7 @@ def merge(fragments: list[Fragment]) -> tuple[ItemDraft, int]:
     ordered = sorted(fragments, key=lambda f: f.rank, reverse=True)
     people: dict[tuple[str, str], InvolvementDraft] = {}
     for fragment in ordered:
-        for inv in [*fragment.draft.involvements, *fragment.extra_involvements]:
+        for inv in fragment.draft.involvements:
             people.setdefault((inv.namespace, inv.value), inv)
     # A person's own copy states their own answer (the organizer's copy may lag behind).
     for fragment in ordered:
@@ -68,9 +68,17 @@ def merge(fragments: list[Fragment]) -> tuple[ItemDraft, int]:
     return replace(best.draft, involvements=involvements), best.source_id
 
 
-def _write_item(session: Session, book: IdentityBook, key: str, draft: ItemDraft | None,
-                source_id: int | None, slugs: dict[int, tuple[str, str]], reason: str | None,
-                now: datetime, stats: NormalizeStats) -> None:
+def _write_item(
+    session: Session,
+    book: IdentityBook,
+    key: str,
+    draft: ItemDraft | None,
+    source_id: int | None,
+    slugs: dict[int, tuple[str, str]],
+    reason: str | None,
+    now: datetime,
+    stats: NormalizeStats,
+) -> None:
     item = session.scalar(select(WorkItem).where(WorkItem.key == key))
     if draft is None or source_id is None:
         if item is not None and item.deleted_at is None:
@@ -96,13 +104,27 @@ def _write_item(session: Session, book: IdentityBook, key: str, draft: ItemDraft
         stats.changed += 1
     for inv in draft.involvements:
         identity = book.get(inv.namespace, inv.value, inv.display_name)
-        session.add(Involvement(item_id=item.id, identity_id=identity.id,
-                                person_id=identity.person_id, role=inv.role,
-                                response=inv.response, share=inv.share))
+        session.add(
+            Involvement(
+                item_id=item.id,
+                identity_id=identity.id,
+                person_id=identity.person_id,
+                role=inv.role,
+                response=inv.response,
+                share=inv.share,
+            )
+        )
     for occ in draft.occurrences:
-        session.add(Occurrence(item_id=item.id, start_at=occ.start, end_at=occ.end,
-                               all_day=occ.all_day, cancelled=occ.cancelled,
-                               busy_status=occ.busy_status))
+        session.add(
+            Occurrence(
+                item_id=item.id,
+                start_at=occ.start,
+                end_at=occ.end,
+                all_day=occ.all_day,
+                cancelled=occ.cancelled,
+                busy_status=occ.busy_status,
+            )
+        )
     session.flush()
 
 
@@ -114,8 +136,13 @@ def _fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     return normalizer(record, ctx)
 
 
-def _normalize_batch(session: Session, ctx: NormalizeContext, book: IdentityBook,
-                     records: list[RawRecord], stats: NormalizeStats) -> None:
+def _normalize_batch(
+    session: Session,
+    ctx: NormalizeContext,
+    book: IdentityBook,
+    records: list[RawRecord],
+    stats: NormalizeStats,
+) -> None:
     affected: set[str] = set()
     reasons: dict[str, str] = {}
     fresh: dict[int, Fragment] = {}
@@ -139,29 +166,42 @@ def _normalize_batch(session: Session, ctx: NormalizeContext, book: IdentityBook
         affected.add(fragment.key)
     session.flush()
     for key in sorted(affected):
-        fragments = []
-        for record in session.scalars(select(RawRecord).where(
-                RawRecord.item_key == key, RawRecord.deleted_at.is_(None),
-                RawRecord.quarantine_reason.is_(None)).order_by(RawRecord.id)):
-            fragment = fresh.get(record.id)
-            if fragment is None:
+        fragments: list[Fragment] = []
+        for record in session.scalars(
+            select(RawRecord)
+            .where(
+                RawRecord.item_key == key,
+                RawRecord.deleted_at.is_(None),
+                RawRecord.quarantine_reason.is_(None),
+            )
+            .order_by(RawRecord.id)
+        ):
+            known = fresh.get(record.id)
+            if known is None:
                 try:
-                    fragment = _fragment(record, ctx)
+                    known = _fragment(record, ctx)
                 except NormalizeError as exc:  # a mapping change can break an old record
                     record.quarantine_reason, record.item_key = str(exc), None
                     stats.quarantined += 1
                     continue
-            fragments.append(fragment)
+            fragments.append(known)
         if fragments:
             draft, source_id = merge(fragments)
             _write_item(session, book, key, draft, source_id, ctx.sources, None, ctx.now, stats)
         else:
-            _write_item(session, book, key, None, None, ctx.sources, reasons.get(key),
-                        ctx.now, stats)
+            _write_item(
+                session, book, key, None, None, ctx.sources, reasons.get(key), ctx.now, stats
+            )
 
 
-def normalize(sessions: sessionmaker[Session], config: WorkhubConfig, now: datetime, *,
-              everything: bool = False, batch_size: int = 500) -> NormalizeStats:
+def normalize(
+    sessions: sessionmaker[Session],
+    config: WorkhubConfig,
+    now: datetime,
+    *,
+    everything: bool = False,
+    batch_size: int = 500,
+) -> NormalizeStats:
     """Normalize every raw record that changed since the last run (or all of them)."""
     stats = NormalizeStats()
     with sessions.begin() as session:
@@ -173,9 +213,14 @@ def normalize(sessions: sessionmaker[Session], config: WorkhubConfig, now: datet
     resolver = IdentityResolver(config.org)
     while True:
         with sessions.begin() as session:
-            records = list(session.scalars(
-                select(RawRecord).where(RawRecord.needs_normalizing.is_(True))
-                .order_by(RawRecord.id).limit(batch_size)))
+            records = list(
+                session.scalars(
+                    select(RawRecord)
+                    .where(RawRecord.needs_normalizing.is_(True))
+                    .order_by(RawRecord.id)
+                    .limit(batch_size)
+                )
+            )
             if not records:
                 break
             book = IdentityBook(session, resolver, people)
