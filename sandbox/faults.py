@@ -164,6 +164,10 @@ class FaultMiddleware:
             return
         if plan.budget is not None and not exempt:
             allowed, remaining, reset = plan.budget.take(self.credential_of(request))
+            # The app reads this as `request.state.budget` to send x-ratelimit-* headers.
+            scope.setdefault("state", {})["budget"] = {
+                "limit": plan.budget.limit, "remaining": remaining, "reset": int(reset),
+                "used": plan.budget.limit - remaining}
             if not allowed:
                 info = {"retry_after": max(1, int(reset - plan.budget.clock()) + 1),
                         "remaining": 0, "reset": int(reset), "limit": plan.budget.limit}
