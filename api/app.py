@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import AppState
-from api.problems import install_problem_handlers
-from api.routes import health, people, sources
+from api.etag import ETagMiddleware
+from api.problems import install_problem_handlers, problem_openapi
+from api.routes import health, items, me, people, sources, teams
 from model.base import utcnow
 from workhub.config import WorkhubConfig
 
@@ -28,6 +29,9 @@ def create_app(
     )
     app.state.workhub = AppState(sessions=sessions, config=config, clock=clock)
     install_problem_handlers(app)
-    for router in (health.router, people.router, sources.router):
+    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(ETagMiddleware)
+    for router in (health.router, me.router, people.router, teams.router, items.router,
+                   sources.router):
         app.include_router(router)
     return app

@@ -8,14 +8,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.problems import Problem
 from model import Person, Team
+from model.queries.access import Viewer, authenticate
 from workhub.config import WorkhubConfig
 
-__all__ = ["Clock", "Config", "DbSession", "Viewer", "get_person", "get_team"]
+__all__ = ["Clock", "Config", "CurrentViewer", "DbSession", "get_person", "get_team"]
 
 
 @dataclass(frozen=True)
@@ -50,19 +52,27 @@ Clock = Annotated[datetime, Depends(_now)]
 Config = Annotated[WorkhubConfig, Depends(_config)]
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking. Token authentication plugs in here; until then, everyone is admin."""
-
-    person_id: int | None
-    role: str
+_bearer = HTTPBearer(auto_error=False, description="A token from `workhub token create`.")
 
 
-def _viewer() -> Caller:
-    return Caller(person_id=None, role="admin")
+def _viewer(
+    request: Request,
+    session: DbSession,
+    now: Clock,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Viewer:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(401, "Authentication required",
+                      "send Authorization: Bearer <token> (see `workhub token create`)",
+                      headers={"WWW-Authenticate": "Bearer"})
+    viewer = authenticate(session, credentials.credentials, now)
+    if viewer is None:
+        raise Problem(401, "Invalid token", "the token is unknown or revoked",
+                      headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return viewer
 
 
-Viewer = Annotated[Caller, Depends(_viewer)]
+CurrentViewer = Annotated[Viewer, Depends(_viewer)]
 
 
 def get_person(session: Session, person_id: str) -> Person:

@@ -10,13 +10,17 @@ from pydantic import BaseModel, Field
 __all__ = [
     "Freshness",
     "HealthOut",
+    "ItemDetailOut",
+    "ItemListOut",
     "ItemOut",
+    "MeOut",
     "PeopleOut",
     "PersonOut",
     "SourcesOut",
     "StreamOut",
+    "TeamOut",
+    "TeamsOut",
     "WeekOut",
-    "WorkOut",
     "WorkloadOut",
 ]
 
@@ -43,6 +47,36 @@ class PeopleOut(BaseModel):
     people: list[PersonOut]
 
 
+class MemberOut(BaseModel):
+    """A person's place in a team."""
+
+    person: str
+    share: float
+
+
+class TeamOut(BaseModel):
+    """A team with its manager and members."""
+
+    id: str
+    name: str
+    manager: str | None
+    members: list[MemberOut]
+
+
+class TeamsOut(BaseModel):
+    """Every team."""
+
+    teams: list[TeamOut]
+
+
+class MeOut(BaseModel):
+    """The caller: their person, role, and who reports to them."""
+
+    person: PersonOut
+    role: str
+    reports: list[str]
+
+
 class Freshness(BaseModel):
     """How fresh one source's data is."""
 
@@ -53,14 +87,15 @@ class Freshness(BaseModel):
 
 
 class ItemOut(BaseModel):
-    """One work item as the 360 view shows it."""
+    """One work item as the viewer may see it; `redacted` items are busy time only."""
 
     id: int
     kind: str
+    group: str = Field(description="The 360 view's group of this kind of work.")
     title: str
     status: str | None = Field(description="The status as the source names it.")
     status_category: str
-    url: str
+    url: str | None
     source: str
     container: str | None
     priority: int | None
@@ -70,15 +105,46 @@ class ItemOut(BaseModel):
     due: datetime | None
     updated: datetime | None
     private: bool
-    roles: list[str]
+    redacted: bool
+    roles: list[str] = Field(description="Roles of the people in scope on this item.")
 
 
-class WorkOut(BaseModel):
-    """A page of a person's 360 view."""
+class ItemListOut(BaseModel):
+    """A page of items, with counts per group over the whole filtered list."""
 
-    person: str
     items: list[ItemOut]
     next_cursor: str | None
+    groups: dict[str, int]
+    as_of: list[Freshness]
+
+
+class InvolvementOut(BaseModel):
+    """Someone's part in an item."""
+
+    person: str | None = Field(description="None while the identity is unresolved.")
+    identity: str
+    display_name: str | None
+    role: str
+    response: str | None
+
+
+class ProvenanceOut(BaseModel):
+    """A raw record the item was built from."""
+
+    source: str
+    stream: str
+    external_id: str
+    fetched_at: datetime
+    deleted_at: datetime | None
+
+
+class ItemDetailOut(BaseModel):
+    """One item with its people and where it came from; raw payloads for admins."""
+
+    item: ItemOut
+    people: list[InvolvementOut]
+    provenance: list[ProvenanceOut]
+    raw: list[dict[str, Any]] | None
     as_of: list[Freshness]
 
 

@@ -1,5 +1,6 @@
 """The work graph: tables, sessions, migrations and the read-side queries."""
 
+from model.access import ApiToken, TokenRole
 from model.base import Base
 from model.items import (
     BusyStatus,
@@ -16,6 +17,7 @@ from model.people import Identity, Membership, Person, Team
 from model.sync import RawRecord, Source, SyncCursor, SyncRun
 
 __all__ = [
+    "ApiToken",
     "Base",
     "BusyStatus",
     "Identity",
@@ -33,5 +35,6 @@ __all__ = [
     "SyncCursor",
     "SyncRun",
     "Team",
+    "TokenRole",
     "WorkItem",
 ]

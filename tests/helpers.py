@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from model import Identity, Involvement, Occurrence, Person, WorkItem
+from model import Identity, Involvement, Occurrence, Person, TokenRole, WorkItem
+from model.queries.access import create_token
 from workhub.config import WorkhubConfig
 
 PEOPLE = [
@@ -82,6 +83,15 @@ def graph_snapshot(sessions: sessionmaker[Session]) -> dict[str, Any]:
                 "occurrences": occurrences,
             }
         return out
+
+
+def token_for(sessions: sessionmaker[Session], person: str, role: str = "member") -> str:
+    """A fresh API token for a person (the org must have been synced)."""
+    with sessions.begin() as session:
+        row = session.scalar(select(Person).where(Person.slug == person))
+        assert row is not None, person
+        _, token = create_token(session, row, TokenRole(role))
+        return token
 
 
 def item_by_key(sessions: sessionmaker[Session], key: str) -> WorkItem | None:

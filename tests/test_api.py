@@ -9,7 +9,7 @@ import pytest
 from calendars import vcalendar, vevent
 from conftest import Database, Radicale
 from fastapi.testclient import TestClient
-from helpers import caldav_config
+from helpers import caldav_config, token_for
 
 from api.app import create_app
 from pipelines.sync import sync_everything
@@ -50,7 +50,9 @@ def client(db: Database, radicale: Radicale, now: datetime) -> Iterator[TestClie
     sync_everything(db.sessions, config, now)
     radicale.delete(user, "work", "gone")
     sync_everything(db.sessions, config, now)
-    with TestClient(create_app(db.sessions, config, clock=lambda: now)) as test_client:
+    token = token_for(db.sessions, "bob")
+    with TestClient(create_app(db.sessions, config, clock=lambda: now),
+                    headers={"Authorization": f"Bearer {token}"}) as test_client:
         yield test_client
 
 
@@ -68,14 +70,15 @@ def test_work_view_pages_through_every_live_item(client: TestClient) -> None:
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        params = {"limit": 2, "sort": "start", **({"cursor": cursor} if cursor else {})}
         body = client.get("/v1/people/bob/work", params=params).json()
         seen += [item["title"] for item in body["items"]]
         cursor = body["next_cursor"]
         if cursor is None:
             break
     assert seen == [f"Meeting {n}" for n in range(6)]  # the deleted one is gone
-    item = client.get("/v1/people/bob/work", params={"limit": 1}).json()["items"][0]
+    item = client.get("/v1/people/bob/work", params={"limit": 1, "sort": "start"}
+                      ).json()["items"][0]
     assert item["kind"] == "meeting" and item["roles"] == ["attendee"]
     assert item["source"] == "cal-bob" and item["url"].endswith("/work/m0.ics")
     assert item["start"] == "2026-12-01T10:00:00Z"

@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The work-graph database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 # Piped output (CI logs, files) gets room for the whole summary table.
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)  # a path must stay whole on one line
@@ -61,6 +63,78 @@ def db_upgrade(config: ConfigOption = None) -> None:
     cfg = _load(config)
     _sessions(cfg)
     console.print("database is up to date")
+
+
+@token_app.command("create")
+def token_create(
+    person: Annotated[str, typer.Option(help="The person id the token acts for.")],
+    role: Annotated[str, typer.Option(help="member, manager or admin.")] = "member",
+    note: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a token; it is shown once and stored only as a hash."""
+    from sqlalchemy import select
+
+    from model import Person, TokenRole
+    from model.queries.access import create_token
+    from pipelines.identity import sync_org
+
+    if role not in TokenRole.__members__:
+        err.print(f"[red]--role must be member, manager or admin, not {role!r}[/red]")
+        raise typer.Exit(2)
+    cfg = _load(config)
+    with _sessions(cfg).begin() as session:
+        sync_org(session, cfg.org)
+        row = session.scalar(select(Person).where(Person.slug == person))
+        if row is None:
+            err.print(f"[red]no person {person!r} in the config[/red]")
+            raise typer.Exit(2)
+        token_row, token = create_token(session, row, TokenRole(role), note)
+        token_id = token_row.id
+    console.print(f"token {token_id} for {person} ({role}); shown once, keep it safe:")
+    print(token)
+
+
+@token_app.command("list")
+def token_list(config: ConfigOption = None) -> None:
+    """Every token: id, prefix, person, role, created, last used, revoked."""
+    from sqlalchemy import select
+
+    from model import ApiToken, Person
+
+    cfg = _load(config)
+    table = Table(title="tokens")
+    for column in ("id", "prefix", "person", "role", "created", "last used", "revoked", "note"):
+        table.add_column(column)
+    with _sessions(cfg)() as session:
+        for row, slug in session.execute(select(ApiToken, Person.slug)
+                                         .join(Person, Person.id == ApiToken.person_id)
+                                         .order_by(ApiToken.id)):
+            table.add_row(str(row.id), row.prefix + "…", slug, str(row.role),
+                          row.created_at.isoformat(timespec="seconds"),
+                          row.last_used_at.isoformat(timespec="seconds")
+                          if row.last_used_at else "never",
+                          row.revoked_at.isoformat(timespec="seconds") if row.revoked_at
+                          else "", row.note or "")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="The token's id or prefix (see `token list`).")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a token: it is refused from now on."""
+    from model.base import utcnow
+    from model.queries.access import revoke_token
+
+    cfg = _load(config)
+    with _sessions(cfg).begin() as session:
+        row = revoke_token(session, token, utcnow())
+        if row is None:
+            err.print(f"[red]no live token {token!r}[/red]")
+            raise typer.Exit(2)
+        console.print(f"token {row.id} ({row.prefix}…) revoked")
 
 
 @contextmanager
@@ -238,6 +312,19 @@ def serve(
     _serve(_load(config), host, port)
 
 
+def _demo_token(cfg: WorkhubConfig) -> str:
+    """A manager token for the demo organisation's head, so the API can be tried at once."""
+    from sqlalchemy import select
+
+    from model import Person, TokenRole
+    from model.queries.access import create_token
+
+    with _sessions(cfg).begin() as session:
+        maria = session.scalars(select(Person).where(Person.slug == "maria")).one()
+        _, token = create_token(session, maria, TokenRole.manager, note="demo")
+    return token
+
+
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
@@ -269,14 +356,15 @@ def demo(
         ok = _sync(cfg, None, False)
         if not ok:
             raise typer.Exit(1)
+        token = _demo_token(cfg)
         base = f"http://127.0.0.1:{port}"
         console.print(
-            f"\nAPI docs:        {base}/docs\n"
-            f"360 view:        {base}/v1/people/jonas/work\n"
-            f"workload:        {base}/v1/people/lena/workload?weeks=2\n"
-            f"sources:         {base}/v1/sources\n"
-            f"sync again with: workhub sync --config {config_path}\n"
-        )
+            f"\nAPI docs:  {base}/docs\n"
+            f"token:     {token}   (maria, manager; `workhub token create` makes more)\n"
+            f"try:       curl -H 'Authorization: Bearer {token}' {base}/v1/people/jonas/work\n"
+            f"           curl -H 'Authorization: Bearer {token}' "
+            f"'{base}/v1/people/lena/workload?weeks=2'\n"
+            f"sync again: workhub sync --config {config_path}\n", soft_wrap=True)
         if serve_api:
             _serve(cfg, "127.0.0.1", port)
     finally:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Clock, DbSession, Viewer
+from api.deps import Clock, CurrentViewer, DbSession
+from api.problems import V1_RESPONSES
 from api.schemas import SourcesOut, StreamOut
 from model.queries.sources import source_freshness
 
-router = APIRouter(prefix="/v1/sources", tags=["sources"])
+router = APIRouter(prefix="/v1/sources", tags=["sources"], responses=V1_RESPONSES)
 
 
 @router.get("")
-def list_sources(session: DbSession, viewer: Viewer, now: Clock) -> SourcesOut:
+def list_sources(session: DbSession, viewer: CurrentViewer, now: Clock) -> SourcesOut:
     """Every stream of every source: last successful sync, lag, cursor, counts, last error."""
     return SourcesOut(sources=[StreamOut(**vars(f)) for f in source_freshness(session, now)])

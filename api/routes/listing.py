@@ -1,0 +1,81 @@
+"""Query parameters shared by every item list, and the call that answers them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query
+from sqlalchemy.orm import Session
+
+from api.deps import Clock
+from api.problems import Problem
+from api.schemas import Freshness, ItemListOut, ItemOut
+from model import ItemKind, Role, StatusCategory
+from model.queries.access import Viewer
+from model.queries.items import CursorError, ItemFilter, search_items
+from model.queries.sources import source_freshness
+
+__all__ = ["ListParams", "freshness", "list_items"]
+
+SortOrder = Literal["id", "-id", "updated", "-updated", "due", "-due", "start", "-start"]
+
+
+class ListParams:
+    """Filters, sort and paging of an item list, as query parameters."""
+
+    def __init__(
+        self,
+        kind: Annotated[list[ItemKind] | None, Query(description="Only these kinds.")] = None,
+        status: Annotated[list[StatusCategory] | None,
+                          Query(description="Only these status categories.")] = None,
+        source: Annotated[list[str] | None, Query(description="Only from these sources.")
+                          ] = None,
+        role: Annotated[list[Role] | None, Query(description="Only where the people in "
+                                                             "scope have these roles.")] = None,
+        due_from: Annotated[datetime | None, Query(description="Due at or after.")] = None,
+        due_to: Annotated[datetime | None, Query(description="Due before.")] = None,
+        updated_since: Annotated[datetime | None, Query(description="Changed since.")] = None,
+        q: Annotated[str | None, Query(min_length=1, max_length=200,
+                                       description="Text in the title.")] = None,
+        sort: Annotated[SortOrder, Query(description="`-` for descending; ties by id.")
+                        ] = "-updated",
+        cursor: Annotated[str | None, Query(description="From a previous `next_cursor`.")
+                          ] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> None:
+        for name, moment in (("due_from", due_from), ("due_to", due_to),
+                             ("updated_since", updated_since)):
+            if moment is not None and moment.tzinfo is None:
+                raise Problem(422, "Invalid request parameters",
+                              f"{name} needs a time zone offset, e.g. 2026-12-01T00:00:00Z",
+                              errors=[{"parameter": name, "in": "query",
+                                       "problem": "time zone offset required"}])
+        self.filter = ItemFilter(kinds=kind or (), statuses=status or (), sources=source or (),
+                                 roles=role or (), due_from=due_from, due_to=due_to,
+                                 updated_since=updated_since, text=q)
+        self.sort, self.cursor, self.limit = sort, cursor, limit
+
+
+Params = Annotated[ListParams, Depends()]
+
+
+def freshness(session: Session, now: datetime) -> list[Freshness]:
+    """`as_of` for a response: each source's last success and lag."""
+    return [Freshness(source=f.source, stream=f.stream, last_success=f.last_success,
+                      lag_seconds=f.lag_seconds) for f in source_freshness(session, now)]
+
+
+def list_items(session: Session, viewer: Viewer, now: Clock, params: ListParams,
+               people: Sequence[int] | None) -> ItemListOut:
+    """One page of items for the viewer, in scope of `people` (None: everything)."""
+    try:
+        page = search_items(session, viewer, people=people, filt=params.filter,
+                            sort=params.sort, cursor=params.cursor, limit=params.limit)
+    except CursorError as exc:
+        raise Problem(400, "Invalid cursor", str(exc), parameter="cursor") from exc
+    return ItemListOut(items=[ItemOut(**asdict(item)) for item in page.items],
+                       next_cursor=page.next_cursor, groups=page.groups,
+                       as_of=freshness(session, now))

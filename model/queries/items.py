@@ -1,0 +1,276 @@
+"""Item lists and item details for a viewer: the 360 views of people and teams, and search.
+
+One query serves every list: a scope (whose work), filters, a stable sort and a keyset
+cursor. Privacy is applied here (see `access`): emails only to their parties, private
+entries of others as busy time.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from model import (
+    Identity,
+    Involvement,
+    ItemKind,
+    Person,
+    RawRecord,
+    Role,
+    Source,
+    StatusCategory,
+    WorkItem,
+)
+from model.base import UTCDateTime
+from model.queries.access import Viewer
+
+__all__ = [
+    "GROUPS",
+    "SORTS",
+    "CursorError",
+    "ItemDetail",
+    "ItemFilter",
+    "ItemPage",
+    "VisibleItem",
+    "item_detail",
+    "search_items",
+]
+
+#: How the 360 view groups kinds of work.
+GROUPS: dict[ItemKind, str] = {
+    ItemKind.issue: "issues",
+    ItemKind.task: "pages_and_tasks",
+    ItemKind.page: "pages_and_tasks",
+    ItemKind.pull_request: "pull_requests_and_reviews",
+    ItemKind.email: "requests_by_email",
+    ItemKind.meeting: "meetings",
+    ItemKind.time_off: "time_off",
+    ItemKind.duty: "duties",
+    ItemKind.goal: "goals",
+}
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+_SORT_KEYS: dict[str, Any] = {
+    "id": WorkItem.id,
+    "updated": func.coalesce(WorkItem.updated_at, literal(_EARLIEST, UTCDateTime())),
+    "due": func.coalesce(WorkItem.due_at, literal(_LATEST, UTCDateTime())),
+    "start": func.coalesce(WorkItem.start_at, literal(_LATEST, UTCDateTime())),
+}
+#: Accepted sort orders; a leading "-" sorts descending. Ties break on the item id.
+SORTS = tuple(sorted([*_SORT_KEYS, *(f"-{k}" for k in _SORT_KEYS)]))
+
+
+class CursorError(ValueError):
+    """A pagination cursor this API did not hand out, or one for another sort."""
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What to narrow a list to; empty means no narrowing."""
+
+    kinds: Sequence[ItemKind] = ()
+    statuses: Sequence[StatusCategory] = ()
+    sources: Sequence[str] = ()
+    roles: Sequence[Role] = ()
+    due_from: datetime | None = None
+    due_to: datetime | None = None
+    updated_since: datetime | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class VisibleItem:
+    """An item as this viewer may see it (`redacted`: shown only as busy time)."""
+
+    id: int
+    kind: ItemKind
+    group: str
+    title: str
+    status: str | None
+    status_category: StatusCategory
+    url: str | None
+    source: str
+    container: str | None
+    priority: int | None
+    start: datetime | None
+    end: datetime | None
+    all_day: bool
+    due: datetime | None
+    updated: datetime | None
+    private: bool
+    redacted: bool
+    roles: list[str]
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """A page of items, the next cursor, and counts per group over the whole list."""
+
+    items: list[VisibleItem]
+    next_cursor: str | None
+    groups: dict[str, int]
+
+
+def _encode(sort: str, value: Any, item_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).isoformat()
+    raw = json.dumps({"s": sort, "v": value, "id": item_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value, item_id = data["v"], data["id"]
+        if data["s"] != sort or not isinstance(item_id, int):
+            raise ValueError("cursor of another sort")
+        if sort.lstrip("-") != "id":
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, int):
+            raise TypeError(value)
+        return value, item_id
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CursorError(f"not a cursor this API handed out for sort={sort}: {cursor!r}"
+                          ) from exc
+
+
+def _filtered(viewer: Viewer, people: Sequence[int] | None, filt: ItemFilter
+              ) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [WorkItem.deleted_at.is_(None), viewer.may_see_item()]
+    if people is not None or filt.roles:
+        involvement = [Involvement.item_id == WorkItem.id]
+        if people is not None:
+            involvement.append(Involvement.person_id.in_(list(people)))
+        if filt.roles:
+            involvement.append(Involvement.role.in_(list(filt.roles)))
+        where.append(exists().where(*involvement))
+    if filt.kinds:
+        where.append(WorkItem.kind.in_(list(filt.kinds)))
+    if filt.statuses:
+        where.append(WorkItem.status_category.in_(list(filt.statuses)))
+    if filt.sources:
+        where.append(WorkItem.source_id.in_(select(Source.id).where(Source.slug.in_(
+            list(filt.sources)))))
+    if filt.due_from:
+        where.append(WorkItem.due_at >= filt.due_from)
+    if filt.due_to:
+        where.append(WorkItem.due_at < filt.due_to)
+    if filt.updated_since:
+        where.append(WorkItem.updated_at >= filt.updated_since)
+    if filt.text:
+        # Text never matches what the viewer may not read.
+        pattern = "%" + filt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") \
+            + "%"
+        where.append(and_(viewer.may_read_details(),
+                          WorkItem.title.ilike(pattern, escape="\\")))
+    return where
+
+
+def search_items(session: Session, viewer: Viewer, *, people: Sequence[int] | None = None,
+                 filt: ItemFilter = ItemFilter(), sort: str = "-updated",
+                 cursor: str | None = None, limit: int = 50) -> ItemPage:
+    """Items in scope (involving `people`, or all) that the viewer may see, one page."""
+    if sort not in SORTS:
+        raise CursorError(f"unknown sort {sort!r}")
+    descending = sort.startswith("-")
+    key = _SORT_KEYS[sort.lstrip("-")]
+    where = _filtered(viewer, people, filt)
+    query: Select[Any] = (
+        select(WorkItem, Source.slug, key.label("sort_key"),
+               viewer.may_read_details().label("readable"))
+        .join(Source, Source.id == WorkItem.source_id).where(*where))
+    if cursor:
+        value, after = _decode(cursor, sort)
+        bound = literal(value, UTCDateTime()) if isinstance(value, datetime) else value
+        query = query.where(or_(key < bound, and_(key == bound, WorkItem.id < after))
+                            if descending else
+                            or_(key > bound, and_(key == bound, WorkItem.id > after)))
+    order = [key.desc(), WorkItem.id.desc()] if descending else [key.asc(), WorkItem.id.asc()]
+    found = session.execute(query.order_by(*order).limit(limit + 1)).all()
+    page, more = found[:limit], len(found) > limit
+    roles = _roles(session, [row[0].id for row in page],
+                   people if people is not None else [viewer.person_id])
+    items = [_visible(item, slug, bool(readable), roles.get(item.id, []))
+             for item, slug, _, readable in page]
+    groups: dict[str, int] = {}
+    for kind, count in session.execute(select(WorkItem.kind, func.count())
+                                       .where(*where).group_by(WorkItem.kind)):
+        groups[GROUPS[kind]] = groups.get(GROUPS[kind], 0) + count
+    next_cursor = _encode(sort, page[-1][2], page[-1][0].id) if more else None
+    return ItemPage(items, next_cursor, groups)
+
+
+def _roles(session: Session, item_ids: list[int], people: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, set[str]] = {}
+    if item_ids:
+        for item_id, role in session.execute(
+                select(Involvement.item_id, Involvement.role)
+                .where(Involvement.item_id.in_(item_ids),
+                       Involvement.person_id.in_(list(people)))):
+            out.setdefault(item_id, set()).add(str(role))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _visible(item: WorkItem, source: str, readable: bool, roles: list[str]) -> VisibleItem:
+    return VisibleItem(
+        id=item.id, kind=item.kind, group=GROUPS[item.kind],
+        title=item.title if readable else "Busy",
+        status=item.status_raw if readable else None,
+        status_category=item.status_category,
+        url=item.url if readable else None, source=source,
+        container=item.container if readable else None,
+        priority=item.priority, start=item.start_at, end=item.end_at, all_day=item.all_day,
+        due=item.due_at, updated=item.updated_at if readable else None,
+        private=item.private, redacted=not readable, roles=roles)
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    """One item with its people, provenance and (for admins) raw payloads."""
+
+    item: VisibleItem
+    people: list[dict[str, Any]] = field(default_factory=list)
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    raw: list[dict[str, Any]] | None = None
+
+
+def item_detail(session: Session, viewer: Viewer, item_id: int) -> ItemDetail | None:
+    """The item as the viewer may see it; None if it does not exist for them."""
+    row = session.execute(
+        select(WorkItem, Source.slug, viewer.may_read_details())
+        .join(Source, Source.id == WorkItem.source_id)
+        .where(WorkItem.id == item_id, viewer.may_see_item())).first()
+    if row is None:
+        return None
+    item, slug, readable = row
+    roles = _roles(session, [item.id], [viewer.person_id]).get(item.id, [])
+    visible = _visible(item, slug, bool(readable), roles)
+    if not readable:
+        return ItemDetail(visible)
+    people = [
+        {"person": person, "identity": f"{ident.namespace}:{ident.value}",
+         "display_name": ident.display_name, "role": str(inv.role),
+         "response": str(inv.response) if inv.response else None}
+        for inv, ident, person in session.execute(
+            select(Involvement, Identity, Person.slug)
+            .join(Identity, Identity.id == Involvement.identity_id)
+            .outerjoin(Person, Person.id == Involvement.person_id)
+            .where(Involvement.item_id == item.id)
+            .order_by(Involvement.role, Identity.value))
+    ]
+    records = session.execute(
+        select(RawRecord, Source.slug).join(Source, Source.id == RawRecord.source_id)
+        .where(RawRecord.item_key == item.key).order_by(RawRecord.id)).all()
+    provenance = [{"source": s, "stream": r.stream, "external_id": r.external_id,
+                   "fetched_at": r.fetched_at, "deleted_at": r.deleted_at}
+                  for r, s in records]
+    raw = [{"source": s, "external_id": r.external_id, "payload": r.payload}
+           for r, s in records] if viewer.is_admin else None
+    return ItemDetail(visible, people, provenance, raw)
