@@ -8,17 +8,23 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "CapacityOut",
+    "ForecastOut",
     "Freshness",
     "HealthOut",
     "ItemDetailOut",
     "ItemListOut",
     "ItemOut",
     "MeOut",
+    "MemberCapacityOut",
+    "OverAllocationOut",
     "PeopleOut",
     "PersonOut",
     "SourcesOut",
     "StreamOut",
+    "TeamAtRiskOut",
     "TeamOut",
+    "TeamWeekOut",
     "TeamsOut",
     "WeekOut",
     "WorkloadOut",
@@ -162,7 +168,102 @@ class WeekOut(BaseModel):
     utilization: float | None
     focus_hours: float
     unestimated_items: int
-    at_risk: list[dict[str, Any]]
+    at_risk: list[AtRiskOut]
+
+
+class AtRiskOut(BaseModel):
+    """An item projected to finish after its due date."""
+
+    id: int
+    title: str
+    kind: str
+    url: str
+    due: datetime | None
+    projected_finish: datetime | None = Field(description="None: not within a year.")
+    hours: float
+
+
+class ForecastItemOut(BaseModel):
+    """An open item of the person's, with its effort and projection."""
+
+    id: int
+    kind: str
+    title: str
+    url: str
+    source: str
+    due: datetime | None
+    priority: int | None
+    effort_hours: float
+    share: float
+    hours: float = Field(description="This person's part: effort x share.")
+    estimate_source: str = Field(description="remaining, original, points or default.")
+    unestimated: bool
+    projected_start: datetime | None
+    projected_finish: datetime | None = Field(description="None: not within a year.")
+    at_risk: bool
+
+
+class ForecastOut(BaseModel):
+    """Every open item of a person's in scheduling order."""
+
+    person: str
+    timezone: str
+    items: list[ForecastItemOut]
+    as_of: list[Freshness]
+
+
+class TeamWeekOut(BaseModel):
+    """A team's week: members' hours weighted by membership share."""
+
+    week: str
+    start: date
+    working_hours: float
+    time_off_hours: float
+    meeting_hours: float
+    duty_hours: float
+    available_hours: float
+    committed_hours: float
+    utilization: float | None
+    focus_hours: float
+    unestimated_items: int
+
+
+class MemberCapacityOut(BaseModel):
+    """One member's weeks."""
+
+    person: str
+    name: str
+    share: float
+    weeks: list[WeekOut]
+
+
+class OverAllocationOut(BaseModel):
+    """A member whose committed work exceeds their available time in a week."""
+
+    person: str
+    week: str
+    utilization: float | None
+    committed_hours: float
+    available_hours: float
+
+
+class TeamAtRiskOut(AtRiskOut):
+    """An at-risk item and whose it is."""
+
+    person: str
+
+
+class CapacityOut(BaseModel):
+    """A team's capacity report."""
+
+    team: str
+    name: str
+    members: list[MemberCapacityOut]
+    totals: list[TeamWeekOut]
+    at_risk: list[TeamAtRiskOut]
+    over_allocated: list[OverAllocationOut]
+    hidden_members: int = Field(description="Members whose load the caller may not see.")
+    as_of: list[Freshness]
 
 
 class WorkloadOut(BaseModel):

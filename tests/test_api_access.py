@@ -135,7 +135,8 @@ def test_me_names_the_person_role_and_reports(world: World) -> None:
 
 def _routes(world: World) -> list[str]:
     return ["/v1/me", "/v1/people", "/v1/people/dev/work", "/v1/people/dev/workload",
-            "/v1/teams", "/v1/teams/team-dev/work", "/v1/items",
+            "/v1/people/dev/forecast", "/v1/teams", "/v1/teams/team-dev/work",
+            "/v1/teams/team-dev/capacity", "/v1/items",
             f"/v1/items/{world.items[('dev', 'public')]}", "/v1/sources"]
 
 

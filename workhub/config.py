@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +23,8 @@ from pydantic import (
 __all__ = [
     "CalDAVSourceConfig",
     "ConfigError",
+    "DutyConfig",
+    "EffortConfig",
     "OrgConfig",
     "PersonConfig",
     "SourceConfig",
@@ -135,6 +137,48 @@ class TeamConfig(_Strict):
     members: list[MemberConfig] = Field(default_factory=list)
 
 
+class DutyConfig(_Strict):
+    """A recurring duty: every listed person each week, or one person a week in turn."""
+
+    name: str
+    hours_per_week: float = Field(gt=0, le=80)
+    people: list[str] = Field(default_factory=list)
+    rotation: list[str] = Field(default_factory=list)
+    #: the Monday the rotation starts with its first person
+    start: date | None = None
+
+    @model_validator(mode="after")
+    def _who(self) -> DutyConfig:
+        if bool(self.people) == bool(self.rotation):
+            raise ValueError(f"duty {self.name!r}: give either people or rotation")
+        if self.rotation and self.start is None:
+            raise ValueError(f"duty {self.name!r}: a rotation needs a start date")
+        return self
+
+    def hours_for(self, person: str, monday: date) -> float:
+        """This duty's hours for the person in the week starting `monday`."""
+        if person in self.people:
+            return self.hours_per_week
+        if self.rotation and self.start is not None and monday >= self.start:
+            turn = ((monday - self.start).days // 7) % len(self.rotation)
+            return self.hours_per_week if self.rotation[turn] == person else 0.0
+        return 0.0
+
+
+class EffortConfig(_Strict):
+    """How much work an item is when its source gives no estimate."""
+
+    #: hours per story point, unless a source or team says otherwise
+    hours_per_point: float = Field(default=4.0, gt=0)
+    #: hours for an open item of each kind that has no estimate at all
+    default_hours: dict[str, float] = Field(default_factory=lambda: {
+        "issue": 4.0, "task": 2.0, "pull_request": 2.0, "email": 0.5, "goal": 0.0,
+        "page": 0.0})
+    #: kinds whose open items count as committed work of their assignees
+    committed_kinds: list[str] = Field(default_factory=lambda: [
+        "issue", "task", "pull_request", "email"])
+
+
 class OrgConfig(_Strict):
     """The organisation: defaults, people and teams."""
 
@@ -151,6 +195,8 @@ class OrgConfig(_Strict):
         ]
     )
     domain_aliases: dict[str, str] = Field(default_factory=dict)
+    duties: list[DutyConfig] = Field(default_factory=list)
+    effort: EffortConfig = Field(default_factory=EffortConfig)
     people: list[PersonConfig] = Field(default_factory=list)
     teams: list[TeamConfig] = Field(default_factory=list)
 
@@ -178,6 +224,10 @@ class OrgConfig(_Strict):
                 raise ValueError(
                     f"person {person.id!r}: manager {person.manager!r} is not a person"
                 )
+        for duty in self.duties:
+            for name in [*duty.people, *duty.rotation]:
+                if name not in known:
+                    raise ValueError(f"duty {duty.name!r}: {name!r} is not a person")
         for team in self.teams:
             if team.manager and team.manager not in known:
                 raise ValueError(f"team {team.id!r}: manager {team.manager!r} is not a person")

@@ -10,12 +10,20 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from api.deps import Clock, CurrentViewer, DbSession, get_person
+from api.deps import Clock, Config, CurrentViewer, DbSession, get_person
 from api.problems import V1_RESPONSES, Problem, ProblemOut
 from api.routes.listing import Params, freshness, list_items
-from api.schemas import ItemListOut, PeopleOut, PersonOut, WeekOut, WorkloadOut
+from api.schemas import (
+    ForecastItemOut,
+    ForecastOut,
+    ItemListOut,
+    PeopleOut,
+    PersonOut,
+    WeekOut,
+    WorkloadOut,
+)
 from model import Person
-from model.queries.workload import person_workload
+from model.queries.forecast import forecast_for
 
 router = APIRouter(prefix="/v1/people", tags=["people"], responses=V1_RESPONSES)
 
@@ -49,14 +57,33 @@ def person_workload_view(
     start: Annotated[date | None, Query(description="A day of the first week (default: "
                                                     "this week).")] = None,
     weeks: Annotated[int, Query(ge=1, le=52)] = 6,
+    config: Config = None,  # type: ignore[assignment]
 ) -> WorkloadOut:
     """The person's load per ISO week, in their time zone (theirs, their managers', admins')."""
+    person = _load_visible(session, viewer, person_id)
+    first = start or now.astimezone(ZoneInfo(person.timezone)).date()
+    forecast = forecast_for(session, viewer, person, config.org, first, weeks, now)
+    return WorkloadOut(person=person.slug, timezone=person.timezone,
+                       weeks=[WeekOut(**vars(w)) for w in forecast.weeks],
+                       as_of=freshness(session, now))
+
+
+@router.get("/{person_id}/forecast",
+            responses={403: {"model": ProblemOut, "description": "Not yours, not your report."}})
+def person_forecast_view(person_id: str, session: DbSession, viewer: CurrentViewer, now: Clock,
+                         config: Config) -> ForecastOut:
+    """Every open item of the person's with its effort, projected start and finish, risk."""
+    person = _load_visible(session, viewer, person_id)
+    forecast = forecast_for(session, viewer, person, config.org, now.date(), 1, now)
+    return ForecastOut(person=person.slug, timezone=person.timezone,
+                       items=[ForecastItemOut(**{**vars(i), "at_risk": i.at_risk})
+                              for i in forecast.items],
+                       as_of=freshness(session, now))
+
+
+def _load_visible(session: DbSession, viewer: CurrentViewer, person_id: str) -> Person:
     person = get_person(session, person_id)
     if not viewer.can_see_load_of(person.id):
         raise Problem(403, "Not allowed", "workload is shown to the person, the people they "
                                           "report to, and admins")
-    first = start or now.astimezone(ZoneInfo(person.timezone)).date()
-    loads = person_workload(session, person, first, weeks)
-    return WorkloadOut(person=person.slug, timezone=person.timezone,
-                       weeks=[WeekOut(**vars(w)) for w in loads],
-                       as_of=freshness(session, now))
+    return person

@@ -1,16 +1,32 @@
-"""Teams: the list and a team's 360 view."""
+"""Teams: the list, a team's 360 view and its capacity."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from api.deps import Clock, CurrentViewer, DbSession, get_team
-from api.problems import V1_RESPONSES
-from api.routes.listing import Params, list_items
-from api.schemas import ItemListOut, MemberOut, TeamOut, TeamsOut
+from api.deps import Clock, Config, CurrentViewer, DbSession, get_team
+from api.problems import V1_RESPONSES, Problem, ProblemOut
+from api.routes.listing import Params, freshness, list_items
+from api.schemas import (
+    CapacityOut,
+    ItemListOut,
+    MemberCapacityOut,
+    MemberOut,
+    OverAllocationOut,
+    TeamAtRiskOut,
+    TeamOut,
+    TeamsOut,
+    TeamWeekOut,
+    WeekOut,
+)
 from model import Membership, Person, Team
+from model.queries.capacity import team_capacity
 
 router = APIRouter(prefix="/v1/teams", tags=["teams"], responses=V1_RESPONSES)
 
@@ -29,6 +45,38 @@ def list_teams(session: DbSession, viewer: CurrentViewer) -> TeamsOut:
         members.setdefault(team_id, []).append(MemberOut(person=slug, share=share))
     return TeamsOut(teams=[TeamOut(id=t.slug, name=t.name, manager=m,
                                    members=members.get(t.id, [])) for t, m in teams])
+
+
+@router.get("/{team_id}/capacity",
+            responses={403: {"model": ProblemOut,
+                             "description": "No member's load is yours to see."}})
+def team_capacity_view(
+    team_id: str,
+    session: DbSession,
+    viewer: CurrentViewer,
+    now: Clock,
+    config: Config,
+    start: Annotated[date | None, Query(description="A day of the first week (default: "
+                                                    "this week).")] = None,
+    weeks: Annotated[int, Query(ge=1, le=26)] = 6,
+) -> CapacityOut:
+    """Members x weeks with every workload field, totals weighted by membership share,
+    at-risk items and over-allocations (members whose load the caller may see)."""
+    team = get_team(session, team_id)
+    first = start or now.astimezone(ZoneInfo(config.org.timezone)).date()
+    report = team_capacity(session, viewer, team, config.org, first, weeks, now)
+    if not report.members and report.hidden_members:
+        raise Problem(403, "Not allowed", "team capacity is shown to the team's managers, "
+                                          "its members (their own weeks) and admins")
+    return CapacityOut(
+        team=report.team, name=report.name,
+        members=[MemberCapacityOut(person=m.person, name=m.name, share=m.share,
+                                   weeks=[WeekOut(**vars(w)) for w in m.weeks])
+                 for m in report.members],
+        totals=[TeamWeekOut(**t) for t in report.totals],
+        at_risk=[TeamAtRiskOut(**r) for r in report.at_risk],
+        over_allocated=[OverAllocationOut(**o) for o in report.over_allocated],
+        hidden_members=report.hidden_members, as_of=freshness(session, now))
 
 
 @router.get("/{team_id}/work")

@@ -6,7 +6,8 @@ All computation happens in the person's time zone; weeks are ISO weeks there.
 - meetings: the union of occurrences the person organizes or has not declined,
   clipped to working hours, outside time off; free and cancelled entries excluded;
 - focus: free blocks of at least two hours inside working hours.
-Committed work and duties are filled by the forecast (0 until it exists).
+- duties: the configured recurring duties, shrunk by the share of the week spent away.
+Committed work comes from the forecast (`model.queries.forecast`).
 """
 
 from __future__ import annotations
@@ -33,8 +34,18 @@ from model import (
     WorkItem,
 )
 from model.queries.intervals import Interval, hours, intersect, subtract, union
+from workhub.config import OrgConfig
 
-__all__ = ["FOCUS_BLOCK", "WeekLoad", "iso_week_start", "person_workload"]
+__all__ = [
+    "FOCUS_BLOCK",
+    "WeekCalendar",
+    "WeekLoad",
+    "duty_hours",
+    "iso_week_start",
+    "person_workload",
+    "week_calendars",
+    "week_load",
+]
 
 #: The shortest free block that counts as focus time (Microsoft Viva Insights' definition).
 FOCUS_BLOCK = timedelta(hours=2)
@@ -143,8 +154,44 @@ def calendar_spans(
     return absences, meetings
 
 
-def person_workload(session: Session, person: Person, start: date, weeks: int) -> list[WeekLoad]:
-    """The person's load for `weeks` ISO weeks from the week holding `start`."""
+@dataclass
+class WeekCalendar:
+    """One ISO week of a person's calendar, as intervals in UTC."""
+
+    monday: date
+    start: datetime
+    end: datetime
+    working: list[Interval]
+    time_off: list[Interval]
+    meetings: list[Interval]
+    free: list[Interval]
+    duty_hours: float
+
+    @property
+    def week(self) -> str:
+        """The ISO week, e.g. 2026-W49."""
+        iso = self.monday.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+
+    @property
+    def available_hours(self) -> float:
+        """max(0, working - time off - meetings - duties)."""
+        return max(0.0, hours(self.working) - hours(self.time_off) - hours(self.meetings)
+                   - self.duty_hours)
+
+
+def duty_hours(org: OrgConfig | None, person: Person, monday: date, working: float,
+               time_off: float) -> float:
+    """The person's duty hours in a week, shrunk by the share of it they are away."""
+    if org is None or working <= 0:
+        return 0.0
+    full = sum(d.hours_for(person.slug, monday) for d in org.duties)
+    return full * (working - time_off) / working
+
+
+def week_calendars(session: Session, person: Person, start: date, weeks: int,
+                   org: OrgConfig | None = None) -> list[WeekCalendar]:
+    """The person's calendar for `weeks` ISO weeks from the week holding `start`."""
     tz = ZoneInfo(person.timezone)
     first = iso_week_start(start)
     last = first + timedelta(weeks=weeks) - timedelta(days=1)
@@ -152,7 +199,7 @@ def person_workload(session: Session, person: Person, start: date, weeks: int) -
     window_end = datetime.combine(last + timedelta(days=1), time(0), tz).astimezone(UTC)
     working_all = working_intervals(person, first, last)
     absences, meetings = calendar_spans(session, person.id, window_start, window_end, tz)
-    out: list[WeekLoad] = []
+    out = []
     for n in range(weeks):
         monday = first + timedelta(weeks=n)
         w_start = datetime.combine(monday, time(0), tz).astimezone(UTC)
@@ -160,24 +207,34 @@ def person_workload(session: Session, person: Person, start: date, weeks: int) -
         working = intersect(working_all, [(w_start, w_end)])
         time_off = intersect(absences, working)
         in_meetings = subtract(intersect(meetings, working), time_off)
-        free = subtract(subtract(working, time_off), in_meetings)
-        working_h, off_h, meet_h = hours(working), hours(time_off), hours(in_meetings)
-        duty_h = 0.0
-        committed_h = 0.0
-        available = max(0.0, working_h - off_h - meet_h - duty_h)
-        iso = monday.isocalendar()
-        out.append(
-            WeekLoad(
-                week=f"{iso.year}-W{iso.week:02d}",
-                start=monday,
-                working_hours=round(working_h, 2),
-                time_off_hours=round(off_h, 2),
-                meeting_hours=round(meet_h, 2),
-                duty_hours=round(duty_h, 2),
-                available_hours=round(available, 2),
-                committed_hours=round(committed_h, 2),
-                utilization=round(committed_h / available, 4) if available > 0 else None,
-                focus_hours=round(hours(union(free), at_least=FOCUS_BLOCK), 2),
-            )
-        )
+        free = union(subtract(subtract(working, time_off), in_meetings))
+        duties = duty_hours(org, person, monday, hours(working), hours(time_off))
+        out.append(WeekCalendar(monday, w_start, w_end, working, time_off, in_meetings, free,
+                                duties))
     return out
+
+
+def week_load(calendar: WeekCalendar, committed: float = 0.0, unestimated: int = 0,
+              at_risk: list[dict[str, Any]] | None = None) -> WeekLoad:
+    """The reported numbers of one week."""
+    available = calendar.available_hours
+    return WeekLoad(
+        week=calendar.week,
+        start=calendar.monday,
+        working_hours=round(hours(calendar.working), 2),
+        time_off_hours=round(hours(calendar.time_off), 2),
+        meeting_hours=round(hours(calendar.meetings), 2),
+        duty_hours=round(calendar.duty_hours, 2),
+        available_hours=round(available, 2),
+        committed_hours=round(committed, 2),
+        utilization=round(committed / available, 4) if available > 0 else None,
+        focus_hours=round(hours(calendar.free, at_least=FOCUS_BLOCK), 2),
+        unestimated_items=unestimated,
+        at_risk=at_risk or [],
+    )
+
+
+def person_workload(session: Session, person: Person, start: date, weeks: int,
+                    org: OrgConfig | None = None) -> list[WeekLoad]:
+    """The person's calendar load (no committed work) for `weeks` ISO weeks."""
+    return [week_load(c) for c in week_calendars(session, person, start, weeks, org)]
