@@ -111,6 +111,7 @@ def generate_org(people: int = 60, seed: int = 7) -> Organisation:
     """An organisation of `people` people in teams of five to nine, each with a manager."""
     rng = random.Random(seed)
     used: set[str] = set()
+    logins: set[str] = set()
     persons: list[dict[str, Any]] = []
     for n in range(people):
         while True:
@@ -126,6 +127,9 @@ def generate_org(people: int = 60, seed: int = 7) -> Organisation:
         login_style = rng.random()
         login = (f"{first[0]}{last}".lower() if login_style < 0.5
                  else f"{first.lower()}-{rng.randrange(10, 99)}")
+        while login in logins:  # GitHub logins are unique
+            login = f"{login}{rng.randrange(10)}"
+        logins.add(login)
         persons.append({"id": pid, "name": f"{first} {last}", "email": f"{pid}@{DOMAIN}",
                         "timezone": zone, "country": country,
                         "jira_account_id": _account_id(seed, n), "github_login": login,
