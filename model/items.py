@@ -101,6 +101,8 @@ class WorkItem(Base):
     # Global identity of the item: "<source>:<external id>", or "ical:<UID>" for calendar
     # entries, so the same meeting seen in several calendars and tools is one row.
     key: Mapped[str] = mapped_column(String(600), unique=True)
+    # What people call the item in text: "PLAT-12", "acme/api#7"; links point at it.
+    ref: Mapped[str | None] = mapped_column(String(300), index=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(500))
     kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind))
@@ -147,18 +149,27 @@ class Involvement(Base):
 
 
 class Link(Base):
-    """A typed edge between two items: parent, blocks, relates, duplicates, references."""
+    """A typed edge from an item to another, named by the other's reference.
+
+    Types: parent, blocks, relates, duplicates, implements, references. The target is
+    written as a reference (`ref` of a work item: "PLAT-12", "acme/api#7") because it may
+    not have been synced yet; `to_item_id` is filled once an item with that reference
+    exists, so links are queryable in both directions.
+    """
 
     __tablename__ = "link"
-    __table_args__ = (Index(None, "to_item_id"),)
+    __table_args__ = (
+        UniqueConstraint("from_item_id", "to_ref", "type"),
+        Index(None, "to_item_id"),
+        Index(None, "to_ref"),
+    )
 
-    from_item_id: Mapped[int] = mapped_column(
-        ForeignKey("work_item.id", ondelete="CASCADE"), primary_key=True
-    )
-    to_item_id: Mapped[int] = mapped_column(
-        ForeignKey("work_item.id", ondelete="CASCADE"), primary_key=True
-    )
-    type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id", ondelete="CASCADE"))
+    to_ref: Mapped[str] = mapped_column(String(300))
+    to_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_item.id", ondelete="SET NULL"))
+    type: Mapped[str] = mapped_column(String(32))
     evidence: Mapped[str | None] = mapped_column(String(500))
 
 

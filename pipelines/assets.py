@@ -11,7 +11,7 @@ from dagster import (
 )
 
 from pipelines.resources import Workhub
-from pipelines.sources import STREAMS
+from pipelines.sources import stream_names
 from workhub.config import SourceConfig, WorkhubConfig
 
 __all__ = ["WORK_GRAPH", "build_assets", "raw_asset_key"]
@@ -58,7 +58,7 @@ def _work_graph_asset(config: WorkhubConfig) -> AssetsDefinition:
         raw_asset_key(s.name, stream)
         for s in config.sources
         if s.enabled
-        for stream in STREAMS[s.kind]
+        for stream in stream_names(s.kind)
     ]
 
     @asset(
@@ -93,5 +93,10 @@ def _work_graph_asset(config: WorkhubConfig) -> AssetsDefinition:
 
 def build_assets(config: WorkhubConfig) -> list[AssetsDefinition]:
     """Every asset of the config: raw assets of enabled sources, then the work graph."""
-    raw = [_raw_asset(s, stream) for s in config.sources if s.enabled for stream in STREAMS[s.kind]]
+    raw = [
+        _raw_asset(s, stream)
+        for s in config.sources
+        if s.enabled
+        for stream in stream_names(s.kind)
+    ]
     return [*raw, _work_graph_asset(config)]

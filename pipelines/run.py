@@ -13,7 +13,7 @@ from pipelines.assets import WORK_GRAPH, build_assets, raw_asset_key
 from pipelines.checks import build_checks
 from pipelines.normalize.runner import NormalizeStats
 from pipelines.resources import Workhub
-from pipelines.sources import STREAMS
+from pipelines.sources import stream_names
 
 __all__ = ["StreamReport", "SyncReport", "run_sync"]
 
@@ -66,7 +66,9 @@ def run_sync(workhub: Workhub, sources: list[str] | None = None) -> SyncReport:
     unknown = set(sources or []) - {s.name for s in config.sources}
     if unknown:
         raise KeyError(f"no source named {', '.join(sorted(unknown))} in the config")
-    keys: list[AssetKey] = [raw_asset_key(s.name, st) for s in chosen for st in STREAMS[s.kind]]
+    keys: list[AssetKey] = [
+        raw_asset_key(s.name, st) for s in chosen for st in stream_names(s.kind)
+    ]
     assets = build_assets(config)
     checks = build_checks()
     resources = {"workhub": workhub}
@@ -104,7 +106,7 @@ def _stream_reports(workhub: Workhub, sources: list[str], batch: str) -> list[St
     rows = []
     with workhub.sessions() as session:
         for source in sources:
-            for stream in STREAMS[workhub.config.source(source).kind]:
+            for stream in stream_names(workhub.config.source(source).kind):
                 run = session.scalar(
                     select(SyncRun)
                     .join(Source, Source.id == SyncRun.source_id)

@@ -12,7 +12,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from pipelines.assets import WORK_GRAPH, raw_asset_key
-from pipelines.sources import STREAMS
+from pipelines.sources import stream_names
 from workhub.config import WorkhubConfig
 
 __all__ = ["build_jobs", "build_schedules"]
@@ -24,7 +24,7 @@ def build_jobs(config: WorkhubConfig) -> dict[str, UnresolvedAssetJobDefinition]
     for cfg in config.sources:
         if not cfg.enabled:
             continue
-        keys = [raw_asset_key(cfg.name, stream) for stream in STREAMS[cfg.kind]]
+        keys = [raw_asset_key(cfg.name, stream) for stream in stream_names(cfg.kind)]
         selection = AssetSelection.assets(*keys, WORK_GRAPH)
         jobs[cfg.name] = define_asset_job(
             f"sync_{cfg.name.replace('-', '_')}",

@@ -1,25 +1,33 @@
-"""From a source's config to its connector: the one place that knows every kind."""
+"""From a source's config to its connector and streams, for every kind.
+
+Each kind is a package `connectors.<kind>` exposing `STREAMS` (stream names, known
+without connecting) and `build_source(cfg)`; this module finds it by the kind's name.
+"""
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+from typing import Any
+
 from connectors.base import Source
-from connectors.caldav import CalDAVSource
-from workhub.config import CalDAVSourceConfig, SourceConfig
+from workhub.config import SourceConfig
 
-__all__ = ["STREAMS", "make_source"]
+__all__ = ["make_source", "stream_names"]
 
-#: The streams each kind of source offers, known without connecting (for the asset graph).
-STREAMS: dict[str, list[str]] = {"caldav": ["events"]}
+
+def _package(kind: str) -> ModuleType:
+    return importlib.import_module(f"connectors.{kind}")
+
+
+def stream_names(kind: str) -> list[str]:
+    """The streams a kind of source offers."""
+    streams: list[str] = _package(kind).STREAMS
+    return streams
 
 
 def make_source(cfg: SourceConfig) -> Source:
     """The connector for a configured source."""
-    if isinstance(cfg, CalDAVSourceConfig):
-        return CalDAVSource(
-            cfg.name,
-            cfg.url,
-            username=cfg.username,
-            password=cfg.password.get_secret_value() if cfg.password else None,
-            page_size=cfg.page_size,
-        )
-    raise ValueError(f"no connector for source kind {cfg.kind!r}")  # pragma: no cover
+    build: Any = _package(cfg.kind).build_source
+    source: Source = build(cfg)
+    return source

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from model.base import utcnow
 from pipelines.landing import LandingStats, ProgressCallback, land_stream
 from pipelines.normalize.runner import NormalizeStats, normalize
-from pipelines.sources import STREAMS, make_source
+from pipelines.sources import make_source, stream_names
 from workhub.config import WorkhubConfig
 
 __all__ = ["sync_everything", "sync_stream"]
@@ -53,6 +53,6 @@ def sync_everything(
         sync_stream(sessions, config, cfg.name, stream, full=full)
         for cfg in config.sources
         if cfg.enabled
-        for stream in STREAMS[cfg.kind]
+        for stream in stream_names(cfg.kind)
     ]
     return landed, normalize(sessions, config, now)

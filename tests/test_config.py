@@ -98,7 +98,7 @@ def test_a_missing_secret_names_its_key_and_variable(
             ("kind: caldav", "kind: gopher"),
             "sources[0]",
             "Input tag 'gopher' found using 'kind' does not match any of the expected tags: "
-            "'caldav'",
+            "'caldav', 'jira', 'github', 'exchange', 'confluence', 'ics'",
         ),
     ],
 )

@@ -113,7 +113,8 @@ def test_forward_scheduling_by_due_date_then_priority(db: Database) -> None:
         g.item("ALICE", estimate=40, due=berlin(3, 17), assignees=("alice",))
         pr = g.item("PR-1", kind=ItemKind.pull_request, estimate=6, due=berlin(3, 17))
         issue = g.item("IMPLEMENTED", estimate=0.0, due=berlin(20, 17), priority=4)
-        session.add(Link(from_item_id=pr, to_item_id=issue, type="implements"))
+        session.add(Link(from_item_id=pr, to_ref="IMPLEMENTED", to_item_id=issue,
+                         type="implements"))
 
     forecast = _forecast(db, config)
     plan = {i.title: i for i in forecast.items}

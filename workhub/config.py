@@ -10,15 +10,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from connectors.caldav.settings import CalDAVSourceConfig
+from connectors.confluence.settings import ConfluenceSourceConfig
+from connectors.exchange.settings import ExchangeSourceConfig
+from connectors.github.settings import GitHubSourceConfig
+from connectors.ics.settings import IcsSourceConfig
+from connectors.jira.settings import JiraSourceConfig
+from workhub.source_config import Strict
 
 __all__ = [
     "CalDAVSourceConfig",
@@ -37,6 +37,8 @@ __all__ = [
     "load_config",
 ]
 
+#: Every kind of source, as written in `sources[].kind`.
+KINDS = ("caldav", "jira", "github", "exchange", "confluence", "ics")
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -63,8 +65,7 @@ def database_url_from_env(home: Path | None = None) -> str:
     return f"sqlite:///{(home or default_home()) / 'workhub.db'}"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = Strict
 
 
 class WorkingHours(_Strict):
@@ -237,41 +238,15 @@ class OrgConfig(_Strict):
         return self
 
 
-class Window(_Strict):
-    """How far back and ahead calendars are expanded into occurrences."""
-
-    past_weeks: int = Field(default=8, ge=0, le=520)
-    future_weeks: int = Field(default=26, ge=1, le=520)
-
-
-class _SourceBase(_Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    schedule: str = "*/30 * * * *"
-    enabled: bool = True
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        from dagster._utils.schedules import is_valid_cron_string
-
-        if not is_valid_cron_string(value):
-            raise ValueError(f"not a cron expression: {value!r}")
-        return value
-
-
-class CalDAVSourceConfig(_SourceBase):
-    """A CalDAV account: every calendar it can read."""
-
-    kind: Literal["caldav"]
-    url: str
-    username: str | None = None
-    password: SecretStr | None = None
-    owner: str | None = None
-    window: Window = Field(default_factory=Window)
-    page_size: int = Field(default=100, ge=1, le=1000)
-
-
-SourceConfig = Annotated[CalDAVSourceConfig, Field(discriminator="kind")]
+SourceConfig = Annotated[
+    CalDAVSourceConfig
+    | JiraSourceConfig
+    | GitHubSourceConfig
+    | ExchangeSourceConfig
+    | ConfluenceSourceConfig
+    | IcsSourceConfig,
+    Field(discriminator="kind"),
+]
 
 
 class WorkhubConfig(_Strict):
@@ -377,7 +352,8 @@ def load_config(path: str | Path | None = None) -> WorkhubConfig:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and p in ("caldav",))]
+            # pydantic puts the union member (the kind) into the location: leave it out.
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p in KINDS)]
             message = err["msg"].removeprefix("Value error, ")
             problems.append((_dotted(loc), message))
         raise ConfigError(found, problems) from exc

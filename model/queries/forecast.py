@@ -113,7 +113,8 @@ def open_work(session: Session, person: Person, org: OrgConfig) -> list[PlannedI
                WorkItem.kind.in_(kinds),
                # One unit of work counted once: the issue carries the effort, not its PR.
                ~exists().where(implements.from_item_id == WorkItem.id,
-                               implements.type == "implements"))
+                               implements.type == "implements",
+                               implements.to_item_id.is_not(None)))
         .order_by(WorkItem.id)).all()
     out = []
     for item, source, share, count in rows:

@@ -21,7 +21,7 @@ from pipelines.normalize.ical import (
 )
 from workhub.config import CalDAVSourceConfig
 
-__all__ = ["calendar_fragment"]
+__all__ = ["calendar_fragment", "normalize_record"]
 
 
 def _owner(record: RawRecord, ctx: NormalizeContext) -> InvolvementDraft | None:
@@ -124,3 +124,7 @@ def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     return Fragment.of(
         record, draft, rank=(int(organizer_copy), sequence, stamp, -record.id), owner=owner
     )
+
+
+#: The runner finds every kind's normalizer under this name.
+normalize_record = calendar_fragment

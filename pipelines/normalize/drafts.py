@@ -10,7 +10,7 @@ from typing import Any
 
 from model import BusyStatus, ItemKind, Response, Role, StatusCategory
 
-__all__ = ["InvolvementDraft", "ItemDraft", "NormalizeError", "OccurrenceDraft"]
+__all__ = ["InvolvementDraft", "ItemDraft", "LinkDraft", "NormalizeError", "OccurrenceDraft"]
 
 
 class NormalizeError(ValueError):
@@ -40,6 +40,18 @@ class OccurrenceDraft:
     busy_status: BusyStatus | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LinkDraft:
+    """An edge to another item, named by that item's reference ("PLAT-12", "acme/api#7").
+
+    Types: parent, blocks, relates, duplicates, implements, references.
+    """
+
+    type: str
+    to_ref: str
+    evidence: str | None = None
+
+
 @dataclass(slots=True)
 class ItemDraft:
     """Every field of a WorkItem plus the rows that hang off it."""
@@ -64,16 +76,18 @@ class ItemDraft:
     private: bool = False
     busy_status: BusyStatus | None = None
     recurring: bool = False
+    #: what people call the item in text ("PLAT-12", "acme/api#7"); links point at it
+    ref: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     involvements: list[InvolvementDraft] = field(default_factory=list)
     occurrences: list[OccurrenceDraft] = field(default_factory=list)
+    links: list[LinkDraft] = field(default_factory=list)
 
     def digest(self, source_slug: str) -> str:
         """A hash of everything the draft would write: equal digest, nothing to write."""
         data = asdict(self)
-        data["involvements"] = sorted(
-            json.dumps(i, sort_keys=True, default=str) for i in data["involvements"]
-        )
+        for name in ("involvements", "links"):
+            data[name] = sorted(json.dumps(i, sort_keys=True, default=str) for i in data[name])
         data["source"] = source_slug
         blob = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -103,6 +117,7 @@ class ItemDraft:
                 "private",
                 "busy_status",
                 "recurring",
+                "ref",
                 "extra",
             )
         }

@@ -10,26 +10,35 @@ quarantined with its reason and the rest goes on.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from model import Involvement, Occurrence, RawRecord, Source, WorkItem
+from model import Involvement, Link, Occurrence, RawRecord, Role, Source, WorkItem
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
-from pipelines.normalize.caldav import calendar_fragment
 from pipelines.normalize.context import Fragment, NormalizeContext
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 from workhub.config import WorkhubConfig
 
-__all__ = ["NORMALIZERS", "NormalizeStats", "merge", "normalize"]
+__all__ = ["NormalizeStats", "merge", "normalize", "normalizer"]
 
-Normalizer = Callable[[RawRecord, NormalizeContext], Fragment]
+#: raw record -> the fragment of the item it describes, or None when it describes nothing
+#: to track (a newsletter, say). One per kind: `pipelines.normalize.<kind>.normalize_record`.
+Normalizer = Callable[[RawRecord, NormalizeContext], Fragment | None]
 
-#: One normalizer per source kind: raw record -> the fragment of the item it describes.
-NORMALIZERS: dict[str, Normalizer] = {"caldav": calendar_fragment}
+
+def normalizer(kind: str) -> Normalizer:
+    """The normalizer of a kind of source."""
+    try:
+        module = importlib.import_module(f"pipelines.normalize.{kind}")
+    except ModuleNotFoundError as exc:
+        raise NormalizeError(f"no normalizer for source kind {kind!r}") from exc
+    found: Normalizer = module.normalize_record
+    return found
 
 
 @dataclass
@@ -99,11 +108,16 @@ def _write_item(
             setattr(item, name, value)
         item.source_id, item.content_hash = source_id, digest
         item.deleted_at, item.delete_reason = None, None
-        session.execute(delete(Involvement).where(Involvement.item_id == item.id))
-        session.execute(delete(Occurrence).where(Occurrence.item_id == item.id))
+        for table in (Involvement, Occurrence):
+            session.execute(delete(table).where(table.item_id == item.id))
+        session.execute(delete(Link).where(Link.from_item_id == item.id))
         stats.changed += 1
+    seen: set[tuple[int, Role]] = set()
     for inv in draft.involvements:
         identity = book.get(inv.namespace, inv.value, inv.display_name)
+        if (identity.id, inv.role) in seen:  # two spellings of one address, say
+            continue
+        seen.add((identity.id, inv.role))
         session.add(
             Involvement(
                 item_id=item.id,
@@ -125,15 +139,28 @@ def _write_item(
                 busy_status=occ.busy_status,
             )
         )
+    _write_links(session, item, draft)
     session.flush()
 
 
-def _fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
-    kind = ctx.sources[record.source_id][1]
-    normalizer = NORMALIZERS.get(kind)
-    if normalizer is None:
-        raise NormalizeError(f"no normalizer for source kind {kind!r}")
-    return normalizer(record, ctx)
+def _write_links(session: Session, item: WorkItem, draft: ItemDraft) -> None:
+    """Store the item's links, resolved where the target exists, and resolve the links
+    that were waiting for this item's reference."""
+    unique = {(link.to_ref, link.type): link for link in draft.links if link.to_ref != item.ref}
+    targets = dict(session.execute(
+        select(WorkItem.ref, func.min(WorkItem.id))
+        .where(WorkItem.ref.in_({ref for ref, _ in unique}), WorkItem.deleted_at.is_(None))
+        .group_by(WorkItem.ref)).all()) if unique else {}
+    for (ref, kind), link in unique.items():
+        session.add(Link(from_item_id=item.id, to_ref=ref, to_item_id=targets.get(ref),
+                         type=kind, evidence=link.evidence))
+    if item.ref:
+        session.execute(update(Link).where(Link.to_ref == item.ref, Link.to_item_id.is_(None))
+                        .values(to_item_id=item.id))
+
+
+def _fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment | None:
+    return normalizer(ctx.sources[record.source_id][1])(record, ctx)
 
 
 def _normalize_batch(
@@ -161,7 +188,11 @@ def _normalize_batch(
             record.quarantine_reason, record.item_key = str(exc), None
             stats.quarantined += 1
             continue
-        record.quarantine_reason, record.item_key = None, fragment.key
+        record.quarantine_reason = None
+        if fragment is None:  # nothing to track (a newsletter, say): no item
+            record.item_key = None
+            continue
+        record.item_key = fragment.key
         fresh[record.id] = fragment
         affected.add(fragment.key)
     session.flush()
@@ -184,6 +215,10 @@ def _normalize_batch(
                     record.quarantine_reason, record.item_key = str(exc), None
                     stats.quarantined += 1
                     continue
+            if known is None or known.key != key:  # the record now describes another item
+                record.item_key = known.key if known else None
+                record.needs_normalizing = True
+                continue
             fragments.append(known)
         if fragments:
             draft, source_id = merge(fragments)

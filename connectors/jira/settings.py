@@ -1,0 +1,40 @@
+"""Config of a Jira source (Cloud or Server/Data Center)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from workhub.source_config import SourceBase
+
+__all__ = ["JiraSourceConfig"]
+
+
+class JiraSourceConfig(SourceBase):
+    """A Jira site: the issues of some projects, or of a JQL filter."""
+
+    kind: Literal["jira"]
+    url: str
+    #: the account's email (Cloud) or user name (Server); with `token` as its password
+    username: str | None = None
+    token: SecretStr | None = None
+    #: "basic" sends username:token; "bearer" sends the token alone (Server PATs)
+    auth: Literal["basic", "bearer"] = "basic"
+    projects: list[str] = Field(default_factory=list)
+    jql: str | None = None
+    #: the story points field's id; found by name through /field when not given
+    story_points_field: str | None = None
+    hours_per_point: float | None = Field(default=None, gt=0)
+    #: status name -> todo | in_progress | blocked | done | cancelled (else statusCategory)
+    status_map: dict[str, str] = Field(default_factory=lambda: {"Blocked": "blocked"})
+    #: priority name -> 0 (highest) .. 4
+    priority_map: dict[str, int] = Field(default_factory=lambda: {
+        "Highest": 0, "High": 1, "Medium": 2, "Low": 3, "Lowest": 4})
+    lookback_minutes: int = Field(default=10, ge=0)
+    page_size: int = Field(default=100, ge=1, le=1000)
+    worklogs: bool = False
+    #: how often the id-only sweep for deleted issues runs
+    sweep_hours: float = Field(default=24, gt=0)
+    #: the mass-deletion guard: a sweep that would delete more than this share stops
+    max_delete_share: float = Field(default=0.2, gt=0, le=1)
