@@ -28,10 +28,17 @@ class RawItem:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Every external id that exists in `scope` now; landing tombstones the rest there."""
+    """Every external id that exists in `scope` (an external-id prefix; "" for the whole
+    stream) now; landing tombstones the rest there.
+
+    With `max_delete_share`, a snapshot that would tombstone more than that share of the
+    live records in scope is refused instead (the mass-deletion guard): nothing changes.
+    """
 
     scope: str
     present_ids: frozenset[str]
+    reason: str = "no longer listed by the source"
+    max_delete_share: float | None = None
 
 
 @dataclass(slots=True)

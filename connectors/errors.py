@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["AuthError", "ConnectorError", "FatalError", "PaginationLoopError", "RetriableError"]
+__all__ = [
+    "AuthError",
+    "ConnectorError",
+    "FatalError",
+    "MassDeletionError",
+    "PaginationLoopError",
+    "RetriableError",
+]
 
 
 class ConnectorError(Exception):
@@ -27,3 +34,7 @@ class AuthError(FatalError):
 
 class PaginationLoopError(FatalError):
     """A paginator was handed a page token it had already seen."""
+
+
+class MassDeletionError(FatalError):
+    """A sweep would tombstone more of a source at once than the config allows."""

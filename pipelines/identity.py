@@ -56,8 +56,10 @@ class IdentityResolver:
             if person.email:
                 self._emails[canonical_email(person.email, self.domain_aliases)] = person.id
 
-    def resolve(self, namespace: str, value: str) -> Resolution | None:
-        """The person behind an identity, or None."""
+    def resolve(self, namespace: str, value: str, email: str | None = None
+                ) -> Resolution | None:
+        """The person behind an identity, or None; `email` is what the tool says its
+        address is (evidence, used after aliases)."""
         key_value = (
             canonical_email(value, self.domain_aliases) if namespace == "email" else value.lower()
         )
@@ -68,6 +70,12 @@ class IdentityResolver:
             return Resolution(person, "alias", f"config alias {namespace}:{value}")
         if namespace == "email" and key_value in self._emails:
             return Resolution(self._emails[key_value], "email", f"email {key_value}")
+        if email:
+            address = canonical_email(email, self.domain_aliases)
+            person = self._aliases.get(("email", address)) or self._emails.get(address)
+            if person:
+                return Resolution(person, "evidence",
+                                  f"{namespace} states the address {address}")
         return None
 
 
@@ -82,8 +90,13 @@ class IdentityBook:
         self.people = people
         self._cache: dict[tuple[str, str], Identity] = {}
 
-    def get(self, namespace: str, value: str, display_name: str | None = None) -> Identity:
-        """The identity row for (namespace, value), created and resolved on first sight."""
+    def get(self, namespace: str, value: str, display_name: str | None = None,
+            email: str | None = None) -> Identity:
+        """The identity row for (namespace, value), created and resolved on first sight.
+
+        `email`, when the tool states one for this identity, is evidence: it resolves the
+        identity when no alias does.
+        """
         value = canonical_email(value) if namespace == "email" else value
         key = (namespace, value)
         found = self._cache.get(key)
@@ -93,12 +106,14 @@ class IdentityBook:
             )
             if found is None:
                 found = Identity(namespace=namespace, value=value, display_name=display_name)
-                _apply(found, self.resolver.resolve(namespace, value), self.people)
+                _apply(found, self.resolver.resolve(namespace, value, email), self.people)
                 self.session.add(found)
                 self.session.flush()
             self._cache[key] = found
         if display_name and not found.display_name:
             found.display_name = display_name
+        if found.person_id is None and email and found.resolution != "manual":
+            _apply(found, self.resolver.resolve(namespace, value, email), self.people)
         return found
 
 
@@ -159,7 +174,10 @@ def sync_org(session: Session, org: OrgConfig) -> dict[str, int]:
         if identity.resolution == "manual":  # a human's decision outranks every rule
             continue
         before = identity.person_id
-        _apply(identity, resolver.resolve(identity.namespace, identity.value), ids)
+        resolution = resolver.resolve(identity.namespace, identity.value)
+        if resolution is None and identity.resolution == "evidence":
+            continue  # the tool's stated address still holds; only a rule may override it
+        _apply(identity, resolution, ids)
         if identity.person_id != before:
             session.execute(
                 update(Involvement)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Cursor, Page, Stream
+from connectors.errors import MassDeletionError
 from model import RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
 
@@ -114,8 +115,14 @@ def _tombstone(
     *,
     prefix: str | None = None,
     keep: frozenset[str] = frozenset(),
+    max_share: float | None = None,
 ) -> int:
-    """Tombstone the named live records (or every live one under `prefix` not in `keep`)."""
+    """Tombstone the named live records (or every live one under `prefix` not in `keep`).
+
+    With `max_share`, refuse (MassDeletionError) to tombstone more than that share of the
+    live records in scope: a source that suddenly lists nothing is more likely broken
+    than emptied.
+    """
     query = select(RawRecord.id, RawRecord.external_id).where(
         RawRecord.source_id == source_id, RawRecord.stream == stream, RawRecord.deleted_at.is_(None)
     )
@@ -123,7 +130,13 @@ def _tombstone(
         query = query.where(RawRecord.external_id.in_(list(ids)))
     if prefix is not None:
         query = query.where(RawRecord.external_id.startswith(prefix, autoescape=True))
-    doomed = [row_id for row_id, ext in session.execute(query) if ext not in keep]
+    live = session.execute(query).all()
+    doomed = [row_id for row_id, ext in live if ext not in keep]
+    if max_share is not None and live and len(doomed) > max_share * len(live):
+        raise MassDeletionError(
+            f"refusing to delete {len(doomed)} of {len(live)} records at once "
+            f"(more than {max_share:.0%}); nothing was changed. If this is right, raise "
+            f"max_delete_share for the source or delete in smaller steps")
     for start in range(0, len(doomed), 500):
         session.execute(
             update(RawRecord)
@@ -151,10 +164,11 @@ def _land_page(
             source_id,
             stream,
             None,
-            "no longer listed by the source",
+            page.snapshot.reason,
             now,
             prefix=page.snapshot.scope,
             keep=page.snapshot.present_ids,
+            max_share=page.snapshot.max_delete_share,
         )
     if page.cursor is not None:
         cursor = session.get(SyncCursor, (source_id, stream))

@@ -27,6 +27,8 @@ class InvolvementDraft:
     response: Response | None = None
     display_name: str | None = None
     share: float | None = None
+    #: an email address the tool states for this identity (evidence for resolution)
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

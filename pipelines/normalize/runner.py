@@ -114,7 +114,7 @@ def _write_item(
         stats.changed += 1
     seen: set[tuple[int, Role]] = set()
     for inv in draft.involvements:
-        identity = book.get(inv.namespace, inv.value, inv.display_name)
+        identity = book.get(inv.namespace, inv.value, inv.display_name, inv.email)
         if (identity.id, inv.role) in seen:  # two spellings of one address, say
             continue
         seen.add((identity.id, inv.role))
