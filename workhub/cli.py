@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workhub.config import ConfigError, WorkhubConfig, default_home, load_config
 from workhub.report import report_app
+from workhub.sandbox_cli import sandbox_app
 
 app = typer.Typer(
     help="workhub: every kind of work, from every tool, in one work graph.",
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(report_app, name="report")
+app.add_typer(sandbox_app, name="sandbox")
 # Piped output (CI logs, files) gets room for the whole summary table.
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)  # a path must stay whole on one line
