@@ -12,7 +12,10 @@ __all__ = [
     "ForecastOut",
     "Freshness",
     "HealthOut",
+    "IdentitiesOut",
+    "IdentityOut",
     "ItemDetailOut",
+    "ItemGraphOut",
     "ItemListOut",
     "ItemOut",
     "MeOut",
@@ -144,13 +147,48 @@ class ProvenanceOut(BaseModel):
     deleted_at: datetime | None
 
 
+class LinkOut(BaseModel):
+    """A link from (`out`) or to (`in`) the item."""
+
+    direction: str = Field(description="out: this item links to the other; in: the other "
+                                       "links to this one.")
+    type: str = Field(description="parent, blocks, relates, duplicates, implements, "
+                                  "references.")
+    ref: str = Field(description="The reference the link names (e.g. PLAT-12).")
+    item: int | None = Field(description="The other item, once synced.")
+    kind: str | None
+    title: str | None
+    evidence: str | None
+
+
 class ItemDetailOut(BaseModel):
-    """One item with its people and where it came from; raw payloads for admins."""
+    """One item with its people, links and where it came from; raw payloads for admins."""
 
     item: ItemOut
     people: list[InvolvementOut]
+    links: list[LinkOut]
     provenance: list[ProvenanceOut]
     raw: list[dict[str, Any]] | None
+    as_of: list[Freshness]
+
+
+class EdgeOut(BaseModel):
+    """A resolved link between two items of the neighbourhood."""
+
+    model_config = {"populate_by_name": True}
+
+    source: int = Field(alias="from")
+    target: int = Field(alias="to")
+    type: str
+
+
+class ItemGraphOut(BaseModel):
+    """An item's neighbourhood."""
+
+    root: int
+    depth: int
+    nodes: list[ItemOut]
+    edges: list[EdgeOut]
     as_of: list[Freshness]
 
 
@@ -273,6 +311,28 @@ class WorkloadOut(BaseModel):
     timezone: str
     weeks: list[WeekOut]
     as_of: list[Freshness]
+
+
+class IdentityOut(BaseModel):
+    """What one tool calls a person, and how (or whether) it resolved."""
+
+    id: int
+    namespace: str
+    value: str
+    display_name: str | None
+    status: str = Field(description="resolved, unresolved or suggested.")
+    person: str | None
+    suggested_person: str | None = Field(description="A unique display-name match, "
+                                                     "never applied until confirmed.")
+    resolution: str | None = Field(description="alias, email, evidence or manual.")
+    evidence: str | None
+    involvements: int
+
+
+class IdentitiesOut(BaseModel):
+    """Identities."""
+
+    identities: list[IdentityOut]
 
 
 class StreamOut(BaseModel):

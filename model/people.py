@@ -42,11 +42,15 @@ class Identity(Base):
     value: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str | None] = mapped_column(String(200))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
-    # How the person was found ("alias", "email", ...) and what proved it; None when unresolved.
+    # How the person was found ("alias", "email", "evidence", "manual") and what proved it;
+    # None when unresolved.
     resolution: Mapped[str | None] = mapped_column(String(32))
     evidence: Mapped[str | None] = mapped_column(String(500))
+    # A unique display-name match, shown to a human but never applied until confirmed.
+    suggested_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"))
 
-    person: Mapped[Person | None] = relationship(lazy="raise")
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id], lazy="raise")
 
 
 class Team(Base):

@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 from model import Identity, Involvement, Membership, Person, Team
 from workhub.config import OrgConfig
 
-__all__ = ["IdentityResolver", "Resolution", "canonical_email", "sync_org"]
+__all__ = [
+    "IdentityBook",
+    "IdentityResolver",
+    "Resolution",
+    "canonical_email",
+    "link_identity",
+    "sync_org",
+]
 
 
 def canonical_email(address: str, domain_aliases: dict[str, str] | None = None) -> str:
@@ -44,6 +51,10 @@ class IdentityResolver:
         self._aliases: dict[tuple[str, str], str] = {}
         self._emails: dict[str, str] = {}
         self._people = {p.id for p in org.people}
+        by_name: dict[str, list[str]] = {}
+        for person in org.people:
+            by_name.setdefault(person.name.casefold().strip(), []).append(person.id)
+        self._unique_names = {n: ids[0] for n, ids in by_name.items() if len(ids) == 1}
         for person in org.people:
             for alias in person.aliases:
                 namespace, sep, value = alias.partition(":")
@@ -55,6 +66,13 @@ class IdentityResolver:
                     )
             if person.email:
                 self._emails[canonical_email(person.email, self.domain_aliases)] = person.id
+
+    def suggest(self, display_name: str | None) -> str | None:
+        """A person whose name is exactly this display name, when only one is: a
+        suggestion for a human to confirm, never applied by itself."""
+        if not display_name:
+            return None
+        return self._unique_names.get(display_name.casefold().strip())
 
     def resolve(self, namespace: str, value: str, email: str | None = None
                 ) -> Resolution | None:
@@ -106,23 +124,36 @@ class IdentityBook:
             )
             if found is None:
                 found = Identity(namespace=namespace, value=value, display_name=display_name)
-                _apply(found, self.resolver.resolve(namespace, value, email), self.people)
+                _apply(found, self.resolver.resolve(namespace, value, email), self.people,
+                       self.resolver.suggest(display_name))
                 self.session.add(found)
                 self.session.flush()
             self._cache[key] = found
         if display_name and not found.display_name:
             found.display_name = display_name
         if found.person_id is None and email and found.resolution != "manual":
-            _apply(found, self.resolver.resolve(namespace, value, email), self.people)
+            _apply(found, self.resolver.resolve(namespace, value, email), self.people,
+                   self.resolver.suggest(found.display_name))
         return found
 
 
-def _apply(identity: Identity, resolution: Resolution | None, people: dict[str, int]) -> None:
+def _apply(identity: Identity, resolution: Resolution | None, people: dict[str, int],
+           suggestion: str | None = None) -> None:
     if resolution is None or resolution.person not in people:
         identity.person_id, identity.resolution, identity.evidence = None, None, None
+        identity.suggested_person_id = people.get(suggestion) if suggestion else None
     else:
         identity.person_id = people[resolution.person]
         identity.resolution, identity.evidence = resolution.method, resolution.evidence
+        identity.suggested_person_id = None
+
+
+def link_identity(session: Session, identity: Identity, person_id: int, note: str) -> None:
+    """A human's decision: this identity is that person. Past involvements follow."""
+    identity.person_id, identity.resolution, identity.evidence = person_id, "manual", note
+    identity.suggested_person_id = None
+    session.execute(update(Involvement).where(Involvement.identity_id == identity.id)
+                    .values(person_id=person_id))
 
 
 def sync_org(session: Session, org: OrgConfig) -> dict[str, int]:
@@ -177,7 +208,7 @@ def sync_org(session: Session, org: OrgConfig) -> dict[str, int]:
         resolution = resolver.resolve(identity.namespace, identity.value)
         if resolution is None and identity.resolution == "evidence":
             continue  # the tool's stated address still holds; only a rule may override it
-        _apply(identity, resolution, ids)
+        _apply(identity, resolution, ids, resolver.suggest(identity.display_name))
         if identity.person_id != before:
             session.execute(
                 update(Involvement)

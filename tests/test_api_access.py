@@ -137,7 +137,9 @@ def _routes(world: World) -> list[str]:
     return ["/v1/me", "/v1/people", "/v1/people/dev/work", "/v1/people/dev/workload",
             "/v1/people/dev/forecast", "/v1/teams", "/v1/teams/team-dev/work",
             "/v1/teams/team-dev/capacity", "/v1/items",
-            f"/v1/items/{world.items[('dev', 'public')]}", "/v1/sources"]
+            f"/v1/items/{world.items[('dev', 'public')]}",
+            f"/v1/items/{world.items[('dev', 'public')]}/graph", "/v1/sources",
+            "/v1/identities"]
 
 
 def test_every_route_but_health_needs_a_valid_token(world: World) -> None:

@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from workhub.config import ConfigError, WorkhubConfig, default_home, load_config
+from workhub.identities_cli import identities_app
 from workhub.report import report_app
 from workhub.sandbox_cli import sandbox_app
 
@@ -32,6 +33,7 @@ token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_hel
 app.add_typer(token_app, name="token")
 app.add_typer(report_app, name="report")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(identities_app, name="identities")
 # Piped output (CI logs, files) gets room for the whole summary table.
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)  # a path must stay whole on one line

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from api.deps import Clock, CurrentViewer, DbSession
 from api.problems import V1_RESPONSES, Problem
 from api.routes.listing import Params, freshness, list_items
-from api.schemas import ItemDetailOut, ItemListOut, ItemOut
-from model.queries.items import item_detail
+from api.schemas import EdgeOut, ItemDetailOut, ItemGraphOut, ItemListOut, ItemOut
+from model.queries.items import item_detail, item_graph
 
 router = APIRouter(prefix="/v1/items", tags=["items"], responses=V1_RESPONSES)
 
@@ -34,7 +34,26 @@ def get_item(
     detail = item_detail(session, viewer, item_id)
     if detail is None:
         raise Problem(404, "No such item", f"no item {item_id} that you may see")
-    return ItemDetailOut(item=ItemOut(**asdict(detail.item)),
+    return ItemDetailOut(links=detail.links,
+                         item=ItemOut(**asdict(detail.item)),
                          people=detail.people,
                          provenance=detail.provenance,
                          raw=detail.raw, as_of=freshness(session, now))
+
+
+@router.get("/{item_id}/graph")
+def get_item_graph(
+    item_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    session: DbSession,
+    viewer: CurrentViewer,
+    now: Clock,
+    depth: Annotated[int, Query(ge=1, le=4, description="How many links away.")] = 1,
+) -> ItemGraphOut:
+    """The item's neighbourhood: items up to `depth` links away (both directions)."""
+    graph = item_graph(session, viewer, item_id, depth)
+    if graph is None:
+        raise Problem(404, "No such item", f"no item {item_id} that you may see")
+    return ItemGraphOut(root=item_id, depth=depth,
+                        nodes=[ItemOut(**asdict(n)) for n in graph.nodes],
+                        edges=[EdgeOut.model_validate(e) for e in graph.edges],
+                        as_of=freshness(session, now))

@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
@@ -54,22 +55,22 @@ class Viewer:
             return True
         return self.role is TokenRole.manager and person_id in self.reports
 
-    def involved(self) -> ColumnElement[bool]:
-        """SQL: the viewer has a part in the item."""
-        return exists().where(Involvement.item_id == WorkItem.id,
+    def involved(self, item: Any = WorkItem) -> ColumnElement[bool]:
+        """SQL: the viewer has a part in the item (`item`: WorkItem or an alias of it)."""
+        return exists().where(Involvement.item_id == item.id,
                               Involvement.person_id == self.person_id)
 
-    def may_see_item(self) -> ColumnElement[bool]:
+    def may_see_item(self, item: Any = WorkItem) -> ColumnElement[bool]:
         """SQL: the item appears at all (emails only for their parties)."""
         if self.is_admin:
             return true()
-        return or_(WorkItem.kind != ItemKind.email, self.involved())
+        return or_(item.kind != ItemKind.email, self.involved(item))
 
-    def may_read_details(self) -> ColumnElement[bool]:
+    def may_read_details(self, item: Any = WorkItem) -> ColumnElement[bool]:
         """SQL: title, people and URL may be shown (else the item is only busy time)."""
         if self.is_admin:
             return true()
-        return or_(WorkItem.private.is_(False), self.involved())
+        return or_(item.private.is_(False), self.involved(item))
 
 
 def reports_of(session: Session, person_id: int) -> frozenset[int]:

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from model import (
     Identity,
     Involvement,
     ItemKind,
+    Link,
     Person,
     RawRecord,
     Role,
@@ -37,9 +38,11 @@ __all__ = [
     "CursorError",
     "ItemDetail",
     "ItemFilter",
+    "ItemGraph",
     "ItemPage",
     "VisibleItem",
     "item_detail",
+    "item_graph",
     "search_items",
 ]
 
@@ -239,6 +242,7 @@ class ItemDetail:
     people: list[dict[str, Any]] = field(default_factory=list)
     provenance: list[dict[str, Any]] = field(default_factory=list)
     raw: list[dict[str, Any]] | None = None
+    links: list[dict[str, Any]] = field(default_factory=list)
 
 
 def item_detail(session: Session, viewer: Viewer, item_id: int) -> ItemDetail | None:
@@ -273,4 +277,66 @@ def item_detail(session: Session, viewer: Viewer, item_id: int) -> ItemDetail | 
                   for r, s in records]
     raw = [{"source": s, "external_id": r.external_id, "payload": r.payload}
            for r, s in records] if viewer.is_admin else None
-    return ItemDetail(visible, people, provenance, raw)
+    return ItemDetail(visible, people, provenance, raw, _links(session, viewer, item.id))
+
+
+def _links(session: Session, viewer: Viewer, item_id: int) -> list[dict[str, Any]]:
+    """Links from and to the item, with the other end as the viewer may see it."""
+    other = aliased(WorkItem)
+    out: list[dict[str, Any]] = []
+    for direction, mine, theirs in (("out", Link.from_item_id, Link.to_item_id),
+                                    ("in", Link.to_item_id, Link.from_item_id)):
+        rows = session.execute(
+            select(Link, other.id, other.title, other.kind, viewer.may_see_item(other),
+                   viewer.may_read_details(other))
+            .outerjoin(other, and_(other.id == theirs, other.deleted_at.is_(None)))
+            .where(mine == item_id).order_by(Link.type, Link.to_ref)).all()
+        for link, other_id, title, kind, visible, readable in rows:
+            if other_id is not None and not visible:
+                continue
+            out.append({"direction": direction, "type": link.type, "ref": link.to_ref,
+                        "item": other_id, "kind": str(kind) if kind else None,
+                        "title": (title if readable else "Busy") if other_id else None,
+                        "evidence": link.evidence})
+    return out
+
+
+@dataclass(frozen=True)
+class ItemGraph:
+    """An item's neighbourhood: items within `depth` links, and the links between them."""
+
+    nodes: list[VisibleItem]
+    edges: list[dict[str, Any]]
+
+
+def item_graph(session: Session, viewer: Viewer, item_id: int, depth: int
+               ) -> ItemGraph | None:
+    """Breadth-first over resolved links in both directions, as the viewer may see it."""
+    if item_detail(session, viewer, item_id) is None:
+        return None
+    seen, frontier = {item_id}, {item_id}
+    edges: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for _ in range(depth):
+        if not frontier:
+            break
+        hops = session.execute(
+            select(Link.from_item_id, Link.to_item_id, Link.type)
+            .where(Link.to_item_id.is_not(None),
+                   or_(Link.from_item_id.in_(frontier), Link.to_item_id.in_(frontier)))).all()
+        reachable = {n for hop in hops for n in (hop[0], hop[1])}
+        visible = set(session.scalars(select(WorkItem.id).where(
+            WorkItem.id.in_(reachable), WorkItem.deleted_at.is_(None),
+            viewer.may_see_item())))
+        nxt = set()
+        for source, target, kind in hops:
+            if source in visible and target in visible and target is not None:
+                edges[(source, target, kind)] = {"from": source, "to": target, "type": kind}
+                nxt |= {source, target} - seen
+        seen |= nxt
+        frontier = nxt
+    rows = session.execute(
+        select(WorkItem, Source.slug, viewer.may_read_details())
+        .join(Source, Source.id == WorkItem.source_id)
+        .where(WorkItem.id.in_(seen)).order_by(WorkItem.id)).all()
+    nodes = [_visible(item, slug, bool(readable), []) for item, slug, readable in rows]
+    return ItemGraph(nodes, list(edges.values()))
