@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.deps import AppState
 from api.etag import ETagMiddleware
 from api.problems import install_problem_handlers, problem_openapi
-from api.routes import health, identities, items, me, people, sources, teams
+from api.routes import health, identities, items, me, people, sources, teams, ui
 from model.base import utcnow
 from workhub.config import WorkhubConfig
 
@@ -32,6 +32,6 @@ def create_app(
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(ETagMiddleware)
     for router in (health.router, me.router, people.router, teams.router, items.router,
-                   sources.router, identities.router):
+                   sources.router, identities.router, ui.router):
         app.include_router(router)
     return app

@@ -10,20 +10,16 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from api.capacity import capacity_document
 from api.deps import Clock, Config, CurrentViewer, DbSession, get_team
 from api.problems import V1_RESPONSES, Problem, ProblemOut
-from api.routes.listing import Params, freshness, list_items
+from api.routes.listing import Params, list_items
 from api.schemas import (
     CapacityOut,
     ItemListOut,
-    MemberCapacityOut,
     MemberOut,
-    OverAllocationOut,
-    TeamAtRiskOut,
     TeamOut,
     TeamsOut,
-    TeamWeekOut,
-    WeekOut,
 )
 from model import Membership, Person, Team
 from model.queries.capacity import team_capacity
@@ -68,15 +64,7 @@ def team_capacity_view(
     if not report.members and report.hidden_members:
         raise Problem(403, "Not allowed", "team capacity is shown to the team's managers, "
                                           "its members (their own weeks) and admins")
-    return CapacityOut(
-        team=report.team, name=report.name,
-        members=[MemberCapacityOut(person=m.person, name=m.name, share=m.share,
-                                   weeks=[WeekOut(**vars(w)) for w in m.weeks])
-                 for m in report.members],
-        totals=[TeamWeekOut(**t) for t in report.totals],
-        at_risk=[TeamAtRiskOut(**r) for r in report.at_risk],
-        over_allocated=[OverAllocationOut(**o) for o in report.over_allocated],
-        hidden_members=report.hidden_members, as_of=freshness(session, now))
+    return capacity_document(session, report, now)
 
 
 @router.get("/{team_id}/work")

@@ -1,0 +1,36 @@
+"""The capacity document, built once for the API, the report and the web page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from api.schemas import (
+    CapacityOut,
+    Freshness,
+    MemberCapacityOut,
+    OverAllocationOut,
+    TeamAtRiskOut,
+    TeamWeekOut,
+    WeekOut,
+)
+from model.queries.capacity import TeamCapacity
+from model.queries.sources import source_freshness
+
+__all__ = ["capacity_document"]
+
+
+def capacity_document(session: Session, report: TeamCapacity, now: datetime) -> CapacityOut:
+    """A team's capacity as the API's schema, with the sources' freshness."""
+    return CapacityOut(
+        team=report.team, name=report.name,
+        members=[MemberCapacityOut(person=m.person, name=m.name, share=m.share,
+                                   weeks=[WeekOut(**vars(w)) for w in m.weeks])
+                 for m in report.members],
+        totals=[TeamWeekOut(**t) for t in report.totals],
+        at_risk=[TeamAtRiskOut(**r) for r in report.at_risk],
+        over_allocated=[OverAllocationOut(**o) for o in report.over_allocated],
+        hidden_members=report.hidden_members,
+        as_of=[Freshness(source=f.source, stream=f.stream, last_success=f.last_success,
+                         lag_seconds=f.lag_seconds) for f in source_freshness(session, now)])
