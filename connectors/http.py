@@ -59,9 +59,17 @@ def retry_after_seconds(response: httpx.Response, now: float | None = None) -> f
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
             return max(0.0, when.timestamp() - now)
-    reset = response.headers.get("x-ratelimit-reset")
-    if reset and reset.strip().isdigit():
+    reset = (response.headers.get("x-ratelimit-reset") or "").strip()
+    if reset.isdigit():  # GitHub: epoch seconds
         return max(0.0, float(reset) - now)
+    if reset:  # Atlassian: an ISO 8601 timestamp
+        try:
+            when = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, when.timestamp() - now)
     return None
 
 

@@ -49,8 +49,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_engine(worker_id: str) -> Iterator[Engine]:
-    """An engine on a schema of our own in the local PostgreSQL, migrated once."""
-    schema = f"workhub_test_{worker_id}"
+    """An engine on a schema of our own in the local PostgreSQL, migrated once.
+
+    The process id keeps two test runs on one machine (two engineers, CI and a developer)
+    from dropping each other's schema.
+    """
+    schema = f"workhub_test_{worker_id}_{os.getpid()}"
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -60,6 +64,9 @@ def postgres_engine(worker_id: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -44,6 +44,11 @@ def test_rate_limit_reset_header_is_honoured() -> None:
     assert retry_after_seconds(response, now=990.0) == 10.0
 
 
+def test_atlassian_iso_rate_limit_reset_is_honoured() -> None:
+    response = httpx.Response(429, headers={"X-RateLimit-Reset": "2015-10-21T07:28:00Z"})
+    assert retry_after_seconds(response, now=1445412470.0) == 10.0
+
+
 def test_http_date_retry_after() -> None:
     response = httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
     assert retry_after_seconds(response, now=1445412470.0) == 10.0

@@ -1,1 +1,28 @@
-"""confluence connector."""
+"""Confluence Cloud pages and inline tasks through httpx on REST v2."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from connectors.confluence.settings import ConfluenceSourceConfig
+from connectors.confluence.source import ConfluenceSource, PagesStream, TasksStream
+from workhub.source_config import secret
+
+__all__ = ["STREAMS", "ConfluenceSource", "PagesStream", "TasksStream", "build_source"]
+
+#: The streams this kind of source offers, known without connecting.
+STREAMS = ["pages", "tasks"]
+
+
+def build_source(cfg: ConfluenceSourceConfig) -> ConfluenceSource:
+    """The connector for a configured Confluence source."""
+    return ConfluenceSource(
+        cfg.name,
+        cfg.url,
+        username=cfg.username,
+        token=secret(cfg.token),
+        spaces=list(cfg.spaces),
+        page_size=cfg.page_size,
+        lookback=timedelta(minutes=cfg.lookback_minutes),
+        max_delete_share=cfg.max_delete_share,
+    )

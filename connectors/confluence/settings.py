@@ -22,3 +22,6 @@ class ConfluenceSourceConfig(SourceBase):
     spaces: list[str] = Field(default_factory=list)
     page_size: int = Field(default=100, ge=1, le=250)
     lookback_minutes: int = Field(default=10, ge=0)
+    #: a listing that would tombstone more than this share of a stream at once is refused
+    #: (the mass-deletion guard); null turns the guard off
+    max_delete_share: float | None = Field(default=0.5, gt=0, le=1)

@@ -23,3 +23,6 @@ class IcsSourceConfig(SourceBase):
     #: every event of the feed is an absence (e.g. a holiday calendar)
     absences: bool = False
     window: Window = Field(default_factory=Window)
+    #: a feed that would drop more than this share of its events at once is refused
+    #: (the mass-deletion guard); null (the default) trusts the feed
+    max_delete_share: float | None = Field(default=None, gt=0, le=1)

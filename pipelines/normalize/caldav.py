@@ -119,7 +119,10 @@ def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     organizer_copy = (owner is not None and owner.role is Role.organizer) or any(
         p.role is Role.organizer and owner is not None and p.value == owner.value for p in people
     )
-    sequence = int(event.get("SEQUENCE", 0) or 0)
+    try:
+        sequence = int(event.get("SEQUENCE", 0) or 0)
+    except (TypeError, ValueError):
+        sequence = 0  # a bad SEQUENCE only loses this copy's tie-break, not the event
     stamp = updated_at.timestamp() if updated_at else 0.0
     return Fragment.of(
         record, draft, rank=(int(organizer_copy), sequence, stamp, -record.id), owner=owner

@@ -89,6 +89,8 @@ def _check_event(event: icalendar.Event) -> None:
             value = event.decoded(name)
         except Exception as exc:
             raise NormalizeError(f"VEVENT {uid}: bad {name}: {exc}") from exc
+        if not isinstance(value, date):  # icalendar hands unreadable values back as text
+            raise NormalizeError(f"VEVENT {uid}: unreadable {name} {value!r}")
         tzid = getattr(prop, "params", {}).get("TZID")
         if tzid and isinstance(value, datetime) and value.tzinfo is None:
             # icalendar leaves a time naive when it cannot place its zone; guessing would
