@@ -60,18 +60,20 @@ def merge(fragments: list[Fragment]) -> tuple[ItemDraft, int]:
     and each person's response comes from their own copy when there is one.
     """
     ordered = sorted(fragments, key=lambda f: f.rank, reverse=True)
-    people: dict[tuple[str, str], InvolvementDraft] = {}
+    # One entry per person and role: a reporter may also be the creator and the assignee.
+    people: dict[tuple[str, str, Role], InvolvementDraft] = {}
     for fragment in ordered:
         for inv in fragment.draft.involvements:
-            people.setdefault((inv.namespace, inv.value), inv)
+            people.setdefault((inv.namespace, inv.value, inv.role), inv)
     # A person's own copy states their own answer (the organizer's copy may lag behind).
     for fragment in ordered:
         if fragment.owner is None:
             continue
         me = (fragment.owner.namespace, fragment.owner.value)
         for inv in fragment.draft.involvements:
-            if (inv.namespace, inv.value) == me and inv.response is not None:
-                people[me] = replace(people[me], response=inv.response)
+            key = (inv.namespace, inv.value, inv.role)
+            if (inv.namespace, inv.value) == me and inv.response is not None and key in people:
+                people[key] = replace(people[key], response=inv.response)
     best = ordered[0]
     involvements = sorted(people.values(), key=lambda i: (i.namespace, i.value, i.role))
     return replace(best.draft, involvements=involvements), best.source_id

@@ -1,0 +1,276 @@
+"""The Jira source: one site, the issues in scope, one `issues` stream.
+
+Incremental by a watermark: each run asks for `<scope> AND updated >= "cursor - lookback"
+ORDER BY updated ASC` and every page carries the latest `updated` it saw, so a killed sync
+resumes there; the lookback and landing's content hashes absorb clock skew and issues
+edited while we paged. Cloud pages `/search/jql` by nextPageToken, Server/Data Center
+`/search` by startAt, both through `connectors.paging`.
+
+Jira reports no deletions, so every `sweep_hours` (and on a first or `--full` sync) an
+id-only listing of the scope comes *first*, as a page holding only a Snapshot: landing
+tombstones what is gone, or refuses (mass-deletion guard) before anything else of the run
+was written. The time of the last sweep lives in the cursor, in the server's own clock.
+
+Each record is the issue exactly as the search returned it, wrapped with the few facts
+about the site its reading needs (which custom fields hold story points, sprint and epic
+link; Server or Cloud) and, when asked for and Jira cut them short, the full worklogs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from connectors.base import Cursor, Page, RawItem, Snapshot, Source, Stream
+from connectors.jira.client import JiraApi
+from connectors.jira.settings import JiraSourceConfig
+from connectors.paging import OffsetPaginator, PageTokenPaginator, Paginator, paginate
+from workhub.source_config import secret
+
+__all__ = ["IssuesStream", "JiraSource", "Site", "parse_jira_time", "scope_jql"]
+
+#: What a sync reads of an issue (the custom fields are added per site).
+FIELDS = ("summary", "status", "priority", "issuetype", "project", "assignee", "reporter",
+          "creator", "duedate", "created", "updated", "resolution", "resolutiondate",
+          "parent", "issuelinks", "labels", "components", "timetracking", "timeestimate",
+          "timeoriginalestimate", "timespent")
+STORY_POINT_NAMES = ("story points", "story point estimate")
+SWEEP_REASON = "not returned by Jira's search any more"
+# Cloud answers up to 5,000 ids a page when nothing but ids is asked for.
+_SWEEP_PAGE = 1000
+_ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
+
+
+def parse_jira_time(text: str) -> datetime:
+    """A Jira timestamp (`2026-12-02T10:00:00.000+0000`) as an aware UTC datetime."""
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(text, fmt).astimezone(UTC)
+        except ValueError:
+            continue
+    moment = datetime.fromisoformat(text)  # ValueError names the bad text
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def scope_jql(cfg: JiraSourceConfig) -> str:
+    """The JQL condition of the source's scope ("" for everything the account sees)."""
+    parts = []
+    if cfg.projects:
+        parts.append(f"project in ({', '.join(_quote(p) for p in cfg.projects)})")
+    if cfg.jql and cfg.jql.strip():
+        # Our own ORDER BY decides paging; the user's would clash with it.
+        parts.append(f"({_ORDER_BY.sub('', cfg.jql.strip())})")
+    return " AND ".join(parts)
+
+
+@dataclass(frozen=True)
+class Site:
+    """What a sync needs to know about the Jira site, read once per run."""
+
+    deployment: str
+    server_time: datetime
+    #: JQL dates are read in the searching user's own time zone
+    user_zone: ZoneInfo
+    story_points_fields: tuple[str, ...]
+    sprint_field: str | None
+    epic_link_field: str | None
+
+    @property
+    def cloud(self) -> bool:
+        """True for Jira Cloud (page tokens, account ids)."""
+        return self.deployment == "Cloud"
+
+    def describe(self) -> dict[str, Any]:
+        """The facts a record carries so that normalizing it needs no request."""
+        return {"deployment": self.deployment,
+                "story_points_fields": list(self.story_points_fields),
+                "sprint_field": self.sprint_field, "epic_link_field": self.epic_link_field}
+
+
+class IssuesStream(Stream):
+    """Issues in scope, changed since the watermark; deletions by a periodic id sweep."""
+
+    name = "issues"
+    primary_key = "id"
+    cursor_field = "updated"
+
+    def __init__(self, source: JiraSource) -> None:
+        self.source = source
+        self.cfg = source.cfg
+
+    def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        api = self.source.api
+        counted = api.requests
+        site = self.source.site()
+        state = dict(cursor or {})
+        watermark = _parse(state.get("updated"))
+        swept_at = _parse(state.get("swept_at"))
+        scope = scope_jql(self.cfg)
+        if (cursor is None or swept_at is None
+                or site.server_time - swept_at >= timedelta(hours=self.cfg.sweep_hours)):
+            present = self._sweep(site, scope)
+            swept_at = site.server_time
+            state = {**state, "swept_at": swept_at.isoformat()}
+            yield Page(snapshot=Snapshot("", present, reason=SWEEP_REASON,
+                                         max_delete_share=self.cfg.max_delete_share),
+                       cursor=dict(state), requests=api.requests - counted)
+            counted = api.requests
+        conditions = [scope] if scope else []
+        if watermark is not None:
+            since = (watermark - timedelta(minutes=self.cfg.lookback_minutes)).astimezone(
+                site.user_zone)
+            conditions.append(f'updated >= "{since:%Y/%m/%d %H:%M}"')
+        jql = " AND ".join(conditions) + " ORDER BY updated ASC"
+        fields = ",".join(self._fields(site))
+        for response in self._search(site, jql, fields, self.cfg.page_size):
+            records = []
+            for issue in response.get("issues") or []:
+                records.append(RawItem(str(issue["id"]), self._payload(site, issue)))
+                updated = _parse_lenient(issue.get("fields", {}).get("updated"))
+                if updated is not None and (watermark is None or updated > watermark):
+                    watermark = updated
+            if watermark is not None:
+                state["updated"] = watermark.isoformat()
+            yield Page(records=records, cursor=dict(state), requests=api.requests - counted)
+            counted = api.requests
+
+    def _fields(self, site: Site) -> list[str]:
+        custom = [*site.story_points_fields, site.sprint_field, site.epic_link_field]
+        extra = ["worklog"] if self.cfg.worklogs else []
+        return [*FIELDS, *(f for f in custom if f), *extra]
+
+    def _search(self, site: Site, jql: str, fields: str, size: int) -> Iterator[dict[str, Any]]:
+        """Pages of a search, the way this deployment pages."""
+        api = self.source.api
+        paginator: Paginator[dict[str, Any]]
+        if site.cloud:
+            paginator = PageTokenPaginator()
+
+            def fetch(token: Any) -> dict[str, Any]:
+                params = {"jql": jql, "maxResults": size, "fields": fields}
+                if token:
+                    params["nextPageToken"] = token
+                result: dict[str, Any] = api.get("search/jql", params)
+                return result
+        else:
+            paginator = OffsetPaginator(size)
+
+            def fetch(token: Any) -> dict[str, Any]:
+                result: dict[str, Any] = api.get(
+                    "search", {"jql": jql, "startAt": token, "maxResults": size,
+                               "fields": fields})
+                return result
+        return paginate(fetch, paginator)
+
+    def _sweep(self, site: Site, scope: str) -> frozenset[str]:
+        """The id of every issue in scope now (ids only: cheap even for large sites)."""
+        ids: set[str] = set()
+        for response in self._search(site, f"{scope} ORDER BY created ASC".strip(), "id",
+                                     max(_SWEEP_PAGE, self.cfg.page_size)):
+            ids.update(str(issue["id"]) for issue in response.get("issues") or [])
+        return frozenset(ids)
+
+    def _payload(self, site: Site, issue: dict[str, Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = {"id": str(issue["id"]), "site": site.describe(),
+                                   "issue": issue}
+        worklog = (issue.get("fields") or {}).get("worklog")
+        if self.cfg.worklogs and isinstance(worklog, dict) and (
+                int(worklog.get("total") or 0) > len(worklog.get("worklogs") or [])):
+            # The search embeds only the first worklogs; the rest needs the issue's own list.
+            payload["worklogs"] = self._worklogs(str(issue["id"]))
+        return payload
+
+    def _worklogs(self, issue_id: str) -> list[dict[str, Any]]:
+        api = self.source.api
+
+        def fetch(start: Any) -> dict[str, Any]:
+            result: dict[str, Any] = api.get(f"issue/{issue_id}/worklog",
+                                             {"startAt": start, "maxResults": 1000})
+            return result
+
+        return [log for page in paginate(fetch, OffsetPaginator(1000, items_key="worklogs"))
+                for log in page.get("worklogs") or []]
+
+
+def _parse(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _parse_lenient(value: Any) -> datetime | None:
+    """A record's `updated`, or None when it is missing or malformed (the normalizer
+    quarantines such a record; the watermark must not stop on it)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_jira_time(value)
+    except ValueError:
+        return None
+
+
+class JiraSource(Source):
+    """A Jira site (Cloud or Server/Data Center)."""
+
+    kind = "jira"
+
+    def __init__(self, cfg: JiraSourceConfig, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(cfg.name)
+        self.cfg = cfg
+        self.api = JiraApi(cfg.name, cfg.url, username=cfg.username, token=secret(cfg.token),
+                           auth=cfg.auth, requests_per_hour=cfg.requests_per_hour,
+                           max_wait=cfg.retry_max_wait_seconds, sleep=sleep)
+        self._site: Site | None = None
+
+    def site(self) -> Site:
+        """The deployment, the server's clock, our user's zone and the custom fields."""
+        if self._site is None:
+            info = self.api.get("serverInfo")
+            me = self.api.get("myself")
+            catalogue = self.api.get("field")
+            server_time = _parse_lenient(info.get("serverTime")) or datetime.now(UTC)
+            try:
+                zone = ZoneInfo(str(me.get("timeZone") or "UTC"))
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = ZoneInfo("UTC")
+            self._site = Site(
+                deployment=str(info.get("deploymentType") or "Server"),
+                server_time=server_time,
+                user_zone=zone,
+                story_points_fields=self._story_points(catalogue),
+                sprint_field=_custom_field(catalogue, "gh-sprint", "sprint"),
+                epic_link_field=_custom_field(catalogue, "gh-epic-link", "epic link"))
+        return self._site
+
+    def _story_points(self, catalogue: list[dict[str, Any]]) -> tuple[str, ...]:
+        if self.cfg.story_points_field:
+            return (self.cfg.story_points_field,)
+        # A site may have both (company- and team-managed projects); the first set wins.
+        found = [(STORY_POINT_NAMES.index(str(f.get("name", "")).lower()), str(f["id"]))
+                 for f in catalogue if str(f.get("name", "")).lower() in STORY_POINT_NAMES]
+        return tuple(fid for _, fid in sorted(found))
+
+    def streams(self) -> list[Stream]:
+        return [IssuesStream(self)]
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def _custom_field(catalogue: list[dict[str, Any]], kind: str, name: str) -> str | None:
+    """A Jira Software custom field's id, by its type (else its name)."""
+    for f in catalogue:
+        if str((f.get("schema") or {}).get("custom", "")).endswith(f":{kind}"):
+            return str(f["id"])
+    for f in catalogue:
+        if str(f.get("name", "")).lower() == name and f.get("custom"):
+            return str(f["id"])
+    return None
