@@ -1,1 +1,16 @@
-"""github connector."""
+"""GitHub and GitHub Enterprise through PyGithub: issues, pull requests and milestones."""
+
+from __future__ import annotations
+
+from connectors.github.settings import GitHubSourceConfig
+from connectors.github.source import GitHubSource, IssuesStream, MilestonesStream
+
+__all__ = ["STREAMS", "GitHubSource", "IssuesStream", "MilestonesStream", "build_source"]
+
+#: The streams this kind of source offers, known without connecting.
+STREAMS = ["issues", "milestones"]
+
+
+def build_source(cfg: GitHubSourceConfig) -> GitHubSource:
+    """The connector for a configured GitHub source."""
+    return GitHubSource(cfg)

@@ -28,3 +28,9 @@ class GitHubSourceConfig(SourceBase):
         "priority: low": 3})
     lookback_minutes: int = Field(default=10, ge=0)
     per_page: int = Field(default=100, ge=1, le=100)
+    #: how often the id sweep for deleted and transferred issues runs (0: every sync)
+    sweep_hours: float = Field(default=6, ge=0)
+    #: the mass-deletion guard: a sweep that would delete more than this share stops
+    max_delete_share: float = Field(default=0.2, gt=0, le=1)
+    #: Jira project keys a pull request may name ("PLAT"); empty: any KEY-123 counts
+    jira_projects: list[str] = Field(default_factory=list)

@@ -1,0 +1,230 @@
+"""GitHub REST through PyGithub's requester: raw JSON, one budget per token, retries, ETags.
+
+PyGithub does transport, auth and Enterprise base URLs; its object layer is skipped
+(it costs a GET per item for `raw_data` or `pull_request`, NOTES.md). Each answer is
+turned into an `httpx.Response` value so the shared helpers of `connectors.http`
+(typed errors, Retry-After / X-RateLimit-Reset, budgets) and `LinkHeaderPaginator`
+apply unchanged. List pages are fetched conditionally: the ETag of every page is kept
+in the stream's cursor, and a 304 costs no rate limit at GitHub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import github
+import httpx
+import requests
+
+from connectors.errors import FatalError, RetriableError
+from connectors.http import RequestBudget, error_for_response, retry_after_seconds, retrying
+from connectors.paging import LinkHeaderPaginator, Paginator, paginate
+
+__all__ = [
+    "GitHubClient",
+    "ListPage",
+    "budget_for",
+    "forget_budget",
+    "use_budget",
+]
+
+_BUDGETS: dict[str, RequestBudget] = {}
+_BUDGETS_LOCK = threading.Lock()
+
+
+def _credential(base_url: str, token: str | None) -> str:
+    # Keyed by a hash: the token itself never sits in a long-lived structure.
+    return hashlib.sha256(f"{base_url.rstrip('/')}|{token or ''}".encode()).hexdigest()
+
+
+def budget_for(base_url: str, token: str | None) -> RequestBudget:
+    """The one budget of this token at this server, shared by every stream and repo."""
+    with _BUDGETS_LOCK:
+        return _BUDGETS.setdefault(_credential(base_url, token), RequestBudget())
+
+
+def use_budget(base_url: str, token: str | None, budget: RequestBudget) -> None:
+    """Install a budget for a token (tests inject one with a fake clock and sleep)."""
+    with _BUDGETS_LOCK:
+        _BUDGETS[_credential(base_url, token)] = budget
+
+
+def forget_budget(base_url: str, token: str | None) -> None:
+    """Drop a token's budget (the next `budget_for` starts a fresh one)."""
+    with _BUDGETS_LOCK:
+        _BUDGETS.pop(_credential(base_url, token), None)
+
+
+@dataclass
+class ListPage:
+    """One page of a conditional listing: `rows` is None when the server said 304."""
+
+    number: int
+    response: httpx.Response
+    rows: list[dict[str, Any]] | None
+    #: the listing state (ETags of the pages so far, whether more may follow) after it
+    state: dict[str, Any]
+
+
+class _PageNumbers(Paginator[ListPage]):
+    """Link-header paging by page number; after a 304 the remembered listing decides."""
+
+    def __init__(self, known_pages: int, open_end: bool) -> None:
+        self.known_pages = known_pages
+        self.open_end = open_end
+        self._links = LinkHeaderPaginator()
+
+    def first_token(self) -> int:
+        return 1
+
+    def next_token(self, response: ListPage, token: Any) -> int | None:
+        if self._links.next_token(response.response, token) is not None:
+            return int(token) + 1
+        if response.rows is not None:
+            return None
+        # A 304 page is as we saw it last time: go on if more pages were there, or if
+        # the last one was full (new rows sort after it without changing it).
+        return int(token) + 1 if token < self.known_pages or self.open_end else None
+
+
+class GitHubClient:
+    """GET requests to one GitHub server with one token, counted and retried."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        base_url: str,
+        token: str | None,
+        per_page: int,
+        budget: RequestBudget,
+    ) -> None:
+        self.source = source
+        self.per_page = per_page
+        self.budget = budget
+        self.requests = 0
+        self.not_modified = 0
+        # PyGithub's own retries and politeness delays would sleep on the wall clock;
+        # ours wait through the budget's (injectable) sleep instead.
+        self._github = github.Github(
+            base_url=base_url,
+            auth=github.Auth.Token(token) if token else None,
+            per_page=per_page,
+            retry=0,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
+        self._requester = self._github.requester
+        self._retrying = retrying(attempts=8, sleep=budget.sleep)
+
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        etag: str | None = None,
+        accept: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        """GET `path` (relative to the base URL, or absolute); 304 and `accept` statuses
+        come back, passing failures are retried, the rest raise typed errors."""
+        return self._retrying(self._send, path, dict(params or {}), etag, accept)
+
+    def _send(
+        self, path: str, params: dict[str, Any], etag: str | None, accept: tuple[int, ...]
+    ) -> httpx.Response:
+        self.budget.acquire()
+        self.requests += 1
+        headers = {"Accept": "application/vnd.github+json"}
+        if etag:
+            headers["If-None-Match"] = etag
+        try:
+            status, answer_headers, body = self._requester.requestJson(
+                "GET", path, parameters=params, headers=headers
+            )
+        except (requests.RequestException, http.client.HTTPException, OSError) as exc:
+            raise RetriableError(f"{self.source}: GET {path} failed: {exc}") from exc
+        url = path if "://" in path else self._requester.base_url + path
+        response = httpx.Response(
+            status,
+            headers=answer_headers,
+            content=body.encode(),
+            request=httpx.Request("GET", f"{url}?{urlencode(params)}" if params else url),
+        )
+        self.budget.observe(response)
+        if status == 304:
+            self.not_modified += 1
+            return response
+        if status in accept:
+            if status == 200:
+                try:
+                    response.json()
+                except ValueError as exc:  # a body cut short on the way
+                    raise RetriableError(f"{self.source}: {path} sent unreadable JSON") from exc
+            return response
+        error = error_for_response(response, self.source)
+        if isinstance(error, RetriableError):
+            # Reset times are the server's epoch seconds: measure them on our clock.
+            error.retry_after = retry_after_seconds(response, now=self.budget.clock())
+            raise error
+        raise error or FatalError(f"{self.source}: unexpected HTTP {status} from {path}")
+
+    def pages(
+        self, path: str, params: dict[str, Any], state: dict[str, Any] | None
+    ) -> Iterator[ListPage]:
+        """Every page of a listing, each asked with the ETag it had last time.
+
+        `state` is what the last page of the previous run left (`ListPage.state`).
+        """
+        etags: list[str] = list((state or {}).get("etags", []))
+        paginator = _PageNumbers(len(etags), bool((state or {}).get("open")))
+
+        def fetch(number: int) -> ListPage:
+            known = etags[number - 1] if number <= len(etags) else None
+            response = self.get(path, {**params, "per_page": self.per_page, "page": number},
+                                etag=known)
+            rows: list[dict[str, Any]] | None = None
+            open_end = bool((state or {}).get("open")) and number >= len(etags)
+            if response.status_code != 304:
+                rows = response.json()
+                if not isinstance(rows, list):
+                    raise FatalError(f"{self.source}: {path} did not answer a list")
+                tag = response.headers.get("etag")
+                if number <= len(etags):
+                    etags[number - 1] = tag or ""
+                else:
+                    etags.append(tag or "")
+                open_end = "next" in response.links or len(rows) >= self.per_page
+            return ListPage(number, response, rows, {"etags": list(etags), "open": open_end})
+
+        for page in paginate(fetch, paginator):
+            if paginator.next_token(page, page.number) is None:
+                # The listing ends here: ETags of pages past the end are stale.
+                page.state = {"etags": etags[: page.number], "open": page.state["open"]}
+            yield page
+
+    def listing(
+        self, path: str, params: dict[str, Any], state: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]] | None, dict[str, Any]]:
+        """All rows of a listing, or None when every page answered 304; and its state."""
+        pages = list(self.pages(path, params, state))
+        new_state = pages[-1].state if pages else {"etags": [], "open": False}
+        if all(p.rows is None for p in pages):
+            return None, dict(state or new_state)
+        rows: list[dict[str, Any]] = []
+        for page in pages:
+            if page.rows is None:  # unchanged, but its rows are needed now
+                response = self.get(path, {**params, "per_page": self.per_page,
+                                           "page": page.number})
+                page.rows = response.json()
+            rows.extend(page.rows or [])
+        return rows, new_state
+
+    def close(self) -> None:
+        """Close PyGithub's connection pool."""
+        self._github.close()

@@ -1,0 +1,319 @@
+"""The GitHub source: issues and pull requests, and milestones, of some repos or an org.
+
+`issues` lists `GET /repos/{o}/{r}/issues?state=all&sort=updated&direction=asc&since=`
+from the cursor's watermark minus the lookback, every page asked with the ETag it had
+last time. When a page changed, each pull request on it gets one detail request (draft,
+head branch, requested reviewers); nothing else is fetched per item. After the changes
+the listing is read once more from the new watermark, so the cursor holds that URL's
+ETags and the next run of an unchanged repository is answered by free 304s only.
+
+Deletions: an id sweep (every `sweep_hours`, and on a full sync) lists every issue; each
+number that vanished since is asked for once: 410 means deleted, a 301 (followed by
+PyGithub) means transferred to the repository it lands in, 404 means gone from sight.
+Each is tombstoned with that reason, and a Snapshot with the mass-deletion guard covers
+the rest. `milestones` lists every milestone conditionally and snapshots the listing.
+
+Raw record ids are "<repo id>/<number>": stable across repository renames.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.base import Cursor, Page, RawItem, Snapshot, Source, Stream
+from connectors.errors import FatalError
+from connectors.github.client import GitHubClient, budget_for
+from connectors.github.settings import GitHubSourceConfig
+from connectors.http import RequestBudget
+from workhub.source_config import secret
+
+__all__ = ["GitHubSource", "IssuesStream", "MilestonesStream", "format_ranges", "parse_ranges"]
+
+#: Passes over the change listing per run: the changes, then the settled window; a third
+#: only when something changed while we read.
+_PASSES = 3
+
+
+def parse_ranges(text: str) -> set[int]:
+    """Numbers from a compact "3,5-7" list (how the cursor remembers vanished issues)."""
+    out: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        low, _, high = part.partition("-")
+        out.update(range(int(low), int(high or low) + 1))
+    return out
+
+
+def format_ranges(numbers: set[int]) -> str:
+    """The compact "3,5-7" form of a set of numbers."""
+    parts: list[tuple[int, int]] = []
+    for number in sorted(numbers):
+        if parts and parts[-1][1] == number - 1:
+            parts[-1] = (parts[-1][0], number)
+        else:
+            parts.append((number, number))
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in parts)
+
+
+def _since(newest: str | None, lookback: timedelta) -> str | None:
+    """The `since` parameter for a watermark: the lookback before it, GitHub's format."""
+    if newest is None:
+        return None
+    moment = datetime.fromisoformat(newest.replace("Z", "+00:00")) - lookback
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _repo_of(issue: dict[str, Any]) -> str:
+    """"owner/name" of the repository an issue object belongs to."""
+    return str(issue.get("repository_url", "")).rsplit("/repos/", 1)[-1]
+
+
+class _RepoStream(Stream):
+    """What both streams share: the source, its client, and the repositories."""
+
+    def __init__(self, source: GitHubSource) -> None:
+        self.source = source
+        self.client = source.client
+
+    def _start(self, cursor: Cursor | None) -> tuple[list[tuple[int, str]], dict[str, Any]]:
+        """The repositories, and the new cursor carrying each one's old state."""
+        old = copy.deepcopy(cursor or {})
+        repos, index = self.source.repositories(old.get("index") or {})
+        before = old.get("repos") or {}
+        state = {"index": index,
+                 "repos": {str(i): {**before.get(str(i), {}), "name": n} for i, n in repos}}
+        return repos, state
+
+
+class IssuesStream(_RepoStream):
+    """Issues and pull requests (with their pull details) of every repository."""
+
+    name = "issues"
+    primary_key = "id"
+    cursor_field = "updated_at"
+
+    def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        full = not cursor
+        repos, state = self._start(cursor)
+        for repo_id, name in repos:
+            yield from self._read_repo(repo_id, name, state, full)
+        if not repos:
+            yield Page(cursor=state)
+
+    def _read_repo(
+        self, repo_id: int, name: str, state: dict[str, Any], full: bool
+    ) -> Iterator[Page]:
+        client, cfg = self.client, self.source.cfg
+        repo = state["repos"][str(repo_id)]
+        mark = client.requests
+        seen: set[tuple[Any, Any]] = set()
+        newest: str | None = None
+        since: str | None = None if full else repo.get("since")
+        known = None if full else repo.get("list")
+        for _ in range(_PASSES):
+            params = {"state": "all", "sort": "updated", "direction": "asc"}
+            if since:
+                params["since"] = since
+            changed = False
+            for page in client.pages(f"/repos/{name}/issues", params, known):
+                repo.update(since=since, list=page.state)
+                if page.rows is None:
+                    continue
+                changed = True
+                records: list[RawItem] = []
+                deleted: dict[str, str] = {}
+                for row in page.rows:
+                    if not isinstance(row, dict):
+                        continue
+                    stamp = row.get("updated_at")
+                    if isinstance(stamp, str) and (newest is None or stamp > newest):
+                        newest = stamp
+                    item = self._item(repo_id, name, row, seen, deleted)
+                    if item is not None:
+                        records.append(item)
+                yield Page(records, deleted, cursor=copy.deepcopy(state),
+                           requests=client.requests - mark)
+                mark = client.requests
+            following = _since(newest, timedelta(minutes=cfg.lookback_minutes))
+            if not changed or following is None or following == since:
+                break
+            since, known = following, None
+        yield self._sweep(repo_id, name, repo, state, full, mark)
+
+    def _item(
+        self,
+        repo_id: int,
+        name: str,
+        row: dict[str, Any],
+        seen: set[tuple[Any, Any]],
+        deleted: dict[str, str],
+    ) -> RawItem | None:
+        """The raw record of one listed issue or pull request (None: already read)."""
+        number = row.get("number")
+        external_id = f"{repo_id}/{number}"
+        marker = (row.get("id"), row.get("updated_at"))
+        if marker in seen:  # the settling pass re-lists what this run already read
+            return None
+        seen.add(marker)
+        payload: dict[str, Any] = {"repo": name, "repo_id": repo_id, "issue": row}
+        if isinstance(row.get("pull_request"), dict) and isinstance(number, int):
+            answer = self.client.get(f"/repos/{name}/pulls/{number}", accept=(200, 404, 410))
+            if answer.status_code in (404, 410):
+                deleted[external_id] = (
+                    f"GitHub answered {answer.status_code} for pull request {name}#{number}")
+                return None
+            payload["pull"] = answer.json()
+        return RawItem(external_id, payload)
+
+    def _sweep(
+        self,
+        repo_id: int,
+        name: str,
+        repo: dict[str, Any],
+        state: dict[str, Any],
+        full: bool,
+        mark: int,
+    ) -> Page:
+        """The last page of a repository: the id sweep when it is due, and the cursor."""
+        client, cfg = self.client, self.source.cfg
+        now = client.budget.clock()
+        swept = repo.get("swept")
+        page = Page()
+        if full or swept is None or now - float(swept) >= cfg.sweep_hours * 3600:
+            rows, repo["sweep"] = client.listing(
+                f"/repos/{name}/issues", {"state": "all", "sort": "created", "direction": "asc"},
+                None if full else repo.get("sweep"))
+            repo["swept"] = now
+            if rows is not None:
+                present = {int(r["number"]) for r in rows
+                           if isinstance(r, dict) and isinstance(r.get("number"), int)}
+                page.deleted = self._vanished(repo_id, name, repo, present, full)
+                page.snapshot = Snapshot(
+                    scope=f"{repo_id}/",
+                    present_ids=frozenset(f"{repo_id}/{n}" for n in present),
+                    reason="no longer listed by GitHub",
+                    max_delete_share=cfg.max_delete_share,
+                )
+        page.cursor = copy.deepcopy(state)
+        page.requests = client.requests - mark
+        return page
+
+    def _vanished(
+        self, repo_id: int, name: str, repo: dict[str, Any], present: set[int], full: bool
+    ) -> dict[str, str]:
+        """Ask once after each number no longer listed: deleted, transferred or hidden."""
+        top = max([int(repo.get("top") or 0), *present])
+        gone = set() if full else parse_ranges(str(repo.get("gone") or ""))
+        reasons: dict[str, str] = {}
+        for number in range(1, top + 1):
+            if number in present or number in gone:
+                continue
+            answer = self.client.get(f"/repos/{name}/issues/{number}", accept=(200, 404, 410))
+            if answer.status_code == 200:
+                body = answer.json()
+                where, moved = _repo_of(body), body.get("number")
+                if where.lower() == name.lower() and moved == number:
+                    continue  # listed by the next run: it appeared while we swept
+                reason = f"transferred to {where}#{moved}"
+            elif answer.status_code == 410:
+                reason = "deleted on GitHub"
+            else:
+                reason = "no longer visible on GitHub (404)"
+            reasons[f"{repo_id}/{number}"] = reason
+            gone.add(number)
+        repo.update(top=top, gone=format_ranges(gone))
+        return reasons
+
+
+class MilestonesStream(_RepoStream):
+    """Milestones (state=all) of every repository; each becomes a goal."""
+
+    name = "milestones"
+    primary_key = "id"
+    cursor_field = None  # a conditional listing, whole each time it changed
+
+    def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        repos, state = self._start(cursor)
+        full = not cursor
+        for repo_id, name in repos:
+            mark = self.client.requests
+            repo = state["repos"][str(repo_id)]
+            rows, repo["list"] = self.client.listing(
+                f"/repos/{name}/milestones",
+                {"state": "all", "sort": "due_on", "direction": "asc"},
+                None if full else repo.get("list"))
+            page = Page()
+            if rows is not None:
+                page.records = [
+                    RawItem(f"{repo_id}/{row.get('number')}",
+                            {"repo": name, "repo_id": repo_id, "milestone": row})
+                    for row in rows if isinstance(row, dict)]
+                # A milestone listing is answered whole: what it lacks was deleted.
+                page.snapshot = Snapshot(
+                    scope=f"{repo_id}/",
+                    present_ids=frozenset(r.external_id for r in page.records),
+                    reason="milestone deleted on GitHub")
+            page.cursor = copy.deepcopy(state)
+            page.requests = self.client.requests - mark
+            yield page
+        if not repos:
+            yield Page(cursor=state)
+
+
+class GitHubSource(Source):
+    """One GitHub (or GitHub Enterprise) account: some repositories, or a whole org."""
+
+    kind = "github"
+
+    def __init__(self, cfg: GitHubSourceConfig, budget: RequestBudget | None = None) -> None:
+        super().__init__(cfg.name)
+        self.cfg = cfg
+        token = secret(cfg.token)
+        self.client = GitHubClient(
+            source=cfg.name,
+            base_url=cfg.base_url,
+            token=token,
+            per_page=cfg.per_page,
+            budget=budget or budget_for(cfg.base_url, token),
+        )
+
+    def repositories(self, index: dict[str, Any]) -> tuple[list[tuple[int, str]], dict[str, Any]]:
+        """(id, "owner/name") of every repository to read, and the index state to keep.
+
+        Both lookups are conditional: an unchanged repository or org answers 304.
+        """
+        if self.cfg.repos:
+            known: dict[str, list[Any]] = index.get("repos") or {}
+            kept: dict[str, list[Any]] = {}
+            for wanted in self.cfg.repos:
+                before = known.get(wanted)
+                answer = self.client.get(f"/repos/{wanted}", accept=(200, 404),
+                                         etag=before[2] if before else None)
+                if answer.status_code == 404:
+                    raise FatalError(f"{self.name}: repository {wanted} was not found "
+                                     "(or the token cannot see it)")
+                if answer.status_code == 304 and before:
+                    kept[wanted] = before
+                else:
+                    body = answer.json()
+                    kept[wanted] = [int(body["id"]), str(body["full_name"]),
+                                    answer.headers.get("etag", "")]
+            return [(v[0], v[1]) for v in kept.values()], {"repos": kept}
+        if self.cfg.org:
+            rows, listing = self.client.listing(
+                f"/orgs/{self.cfg.org}/repos", {"type": "all", "sort": "full_name"},
+                index.get("list"))
+            names: dict[str, str] = (
+                index.get("known") or {} if rows is None
+                else {str(r["id"]): str(r["full_name"]) for r in rows})
+            return sorted((int(i), n) for i, n in names.items()), {"list": listing,
+                                                                    "known": names}
+        raise FatalError(f"{self.name}: configure `repos` or `org`")
+
+    def streams(self) -> list[Stream]:
+        return [IssuesStream(self), MilestonesStream(self)]
+
+    def close(self) -> None:
+        self.client.close()
