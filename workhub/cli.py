@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -318,7 +316,7 @@ def serve(
     _serve(_load(config), host, port)
 
 
-def _demo_token(cfg: WorkhubConfig) -> str:
+def _demo_token(cfg: WorkhubConfig, person: str) -> str:
     """A manager token for the demo organisation's head, so the API can be tried at once."""
     from sqlalchemy import select
 
@@ -326,56 +324,66 @@ def _demo_token(cfg: WorkhubConfig) -> str:
     from model.queries.access import create_token
 
     with _sessions(cfg).begin() as session:
-        maria = session.scalars(select(Person).where(Person.slug == "maria")).one()
-        _, token = create_token(session, maria, TokenRole.manager, note="demo")
+        row = session.scalars(select(Person).where(Person.slug == person)).one()
+        _, token = create_token(session, row, TokenRole.manager, note="demo")
     return token
 
 
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
+    people: Annotated[int, typer.Option(min=10, help="Size of the organisation.")] = 60,
+    seed: Annotated[int, typer.Option(help="Same seed, same organisation.")] = 7,
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the API after the sync.")
     ] = True,
 ) -> None:
-    """Start a local CalDAV server with an example organisation, sync it, serve the API."""
-    from workhub.demo import PASSWORD_ENV, demo_config, seed_calendars
-    from workhub.radicale import start_radicale
+    """Generate an organisation, serve it from every stand-in, sync it all, serve the API."""
+    from datetime import UTC, datetime
+
+    from sandbox.generate import generate_world
+    from sandbox.org import Organisation
+    from sandbox.run import running_sandbox
+    from workhub.demo import demo_config, world_folder
 
     home = default_home() / "demo"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    os.environ.setdefault(PASSWORD_ENV, "demo")
-    proc, url = start_radicale(home / "radicale")
-    try:
-        today = date.today()
-        seeded = seed_calendars(url, today - timedelta(days=today.weekday()))
+    world = world_folder(home)
+    generated = generate_world(world, people=people, seed=seed, now=datetime.now(UTC))
+    console.print(f"generated {len(generated.org.people)} people in "
+                  f"{len(generated.org.teams)} teams: "
+                  + ", ".join(f"{n} {k}" for k, n in generated.counts.items()))
+    with running_sandbox(world, home / "radicale") as running:
+        for name, url in running.urls().items():
+            console.print(f"  {name:<11} {url}")
         config_path = home / "workhub.yaml"
-        config_path.write_text(
-            yaml.safe_dump(demo_config(url, f"sqlite:///{home / 'workhub.db'}"), sort_keys=False)
-        )
-        console.print(
-            f"Radicale on {url} (pid {proc.pid}) with {seeded} calendar objects; "
-            f"config in {config_path}"
-        )
+        org = Organisation.load(world)
+        config_path.write_text(yaml.safe_dump(
+            demo_config(org, running, f"sqlite:///{home / 'workhub.db'}"), sort_keys=False))
+        console.print(f"config: {config_path}")
         cfg = _load(str(config_path))
         ok = _sync(cfg, None, False)
-        if not ok:
-            raise typer.Exit(1)
-        token = _demo_token(cfg)
+        head = org.people[0]
+        manager = org.teams[0].manager
+        token = _demo_token(cfg, head.id)
         base = f"http://127.0.0.1:{port}"
         console.print(
-            f"\nAPI docs:  {base}/docs\n"
-            f"token:     {token}   (maria, manager; `workhub token create` makes more)\n"
-            f"try:       curl -H 'Authorization: Bearer {token}' {base}/v1/people/jonas/work\n"
-            f"           curl -H 'Authorization: Bearer {token}' "
-            f"'{base}/v1/people/lena/workload?weeks=2'\n"
-            f"sync again: workhub sync --config {config_path}\n", soft_wrap=True)
+            f"\nAPI docs:   {base}/docs\n"
+            f"token:      {token}   ({head.name}, manager of everyone; "
+            f"`workhub token create` makes more)\n"
+            f"360 view:   curl -H 'Authorization: Bearer {token}' "
+            f"{base}/v1/people/{manager}/work\n"
+            f"workload:   curl -H 'Authorization: Bearer {token}' "
+            f"'{base}/v1/people/{manager}/workload?weeks=4'\n"
+            f"capacity:   curl -H 'Authorization: Bearer {token}' "
+            f"'{base}/v1/teams/{org.teams[0].id}/capacity?weeks=6'\n"
+            f"sync again: workhub sync --config {config_path}  (while the demo runs)\n",
+            soft_wrap=True)
+        if not ok:
+            err.print("[yellow]some sources did not sync; see the table above[/yellow]")
         if serve_api:
             _serve(cfg, "127.0.0.1", port)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":  # pragma: no cover
