@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench --items N` (see README, "Speed and scale")."""

@@ -1,0 +1,25 @@
+"""A child process that serves a generated world's stand-ins until stdin closes.
+
+Run by the benchmark so the stand-ins do not share a core's GIL with the sync they serve.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from sandbox.run import running_sandbox
+
+
+def main() -> None:
+    """Serve, print the URLs as one JSON line, wait for stdin to close."""
+    world = Path(sys.argv[1])
+    with running_sandbox(world, world / ".radicale") as running:
+        print(json.dumps(running.urls() | {"jira_base": running.jira,
+                                           "confluence_base": running.confluence}), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""A child process that syncs (or re-normalizes) once and reports what it cost.
+
+Its peak RSS is the sync's own, which is why it runs alone in a process.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+
+from model.db import make_engine, make_sessionmaker, upgrade
+from pipelines.normalize.runner import normalize
+from pipelines.sync import sync_everything
+from workhub.config import load_config
+
+
+def main() -> None:
+    """`python -m bench.syncer CONFIG full|again|normalize` -> one JSON line on stdout."""
+    config = load_config(sys.argv[1])
+    mode = sys.argv[2]
+    engine = make_engine(config.resolved_database_url())
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    out: dict[str, float | int] = {}
+    if mode == "normalize":
+        stats = normalize(sessions, config, now, everything=True)
+        out |= {"records": stats.records, "changed": stats.changed, "new": stats.new}
+    else:
+        landed, normalized = sync_everything(sessions, config, now, full=(mode == "full"))
+        out |= {"fetched": sum(s.fetched for s in landed),
+                "requests": sum(s.requests for s in landed),
+                "new": sum(s.new for s in landed), "changed": sum(s.changed for s in landed),
+                "items_new": normalized.new, "items_changed": normalized.changed,
+                "errors": sum(1 for s in landed if s.error)}
+    out["seconds"] = time.perf_counter() - started
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
