@@ -207,6 +207,8 @@ class WeekOut(BaseModel):
     focus_hours: float
     unestimated_items: int
     at_risk: list[AtRiskOut]
+    email_received: int = Field(description="Messages received that week (email load).")
+    email_sent: int = Field(description="Messages sent that week.")
 
 
 class AtRiskOut(BaseModel):

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from calendars import vcalendar, vevent
-from conftest import Database, Radicale
 from fastapi.testclient import TestClient
-from helpers import caldav_config, token_for
 
 from api.app import create_app
+from calendars import vcalendar, vevent
+from conftest import Database, Radicale
+from helpers import caldav_config, token_for
 from pipelines.sync import sync_everything
 
 PROBLEM = "application/problem+json"
@@ -113,6 +113,8 @@ def test_workload_weeks_have_exactly_the_documented_fields(client: TestClient) -
         "focus_hours",
         "unestimated_items",
         "at_risk",
+        "email_received",
+        "email_sent",
     }
     assert (first["week"], first["start"]) == ("2026-W49", "2026-11-30")
     assert first["meeting_hours"] == 4.0  # Tue-Fri; Saturday is no working day, Sunday's cancelled

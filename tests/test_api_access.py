@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from conftest import Database
 from fastapi.testclient import TestClient
-from graphs import CONFIG, START, build_graph
-from helpers import token_for
 from sqlalchemy import select
 
 from api.app import create_app
+from conftest import Database
+from graphs import CONFIG, START, build_graph
+from helpers import token_for
 from model import (
     ApiToken,
     Person,

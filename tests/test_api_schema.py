@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from graphs import CONFIG, START, build_graph
-from helpers import token_for
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import ignored_auth, positive_data_acceptance
 
 from api.app import create_app
+from graphs import CONFIG, START, build_graph
+from helpers import token_for
 from model.db import make_engine, make_sessionmaker
 from workhub.config import WorkhubConfig
 

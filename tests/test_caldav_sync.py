@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from calendars import vcalendar, vevent
-from conftest import Database, Radicale
-from helpers import caldav_config, graph_snapshot, item_by_key
 from sqlalchemy import func, select
 
+from calendars import vcalendar, vevent
+from conftest import Database, Radicale
 from connectors.base import Cursor, Page, Stream
+from helpers import caldav_config, graph_snapshot, item_by_key
 from model import Occurrence, RawRecord, Role, SyncCursor, SyncRun, WorkItem
 from model.db import make_engine, make_sessionmaker
 from pipelines.landing import land_stream

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
+
 from calendars import vcalendar, vevent
 from conftest import Radicale
 from helpers import PEOPLE
-from typer.testing import CliRunner
-
 from workhub.cli import app
 
 runner = CliRunner()

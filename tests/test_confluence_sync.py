@@ -15,12 +15,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import NOW, Database
-from helpers import graph_snapshot, item_by_key
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from conftest import NOW, Database
+from helpers import graph_snapshot, item_by_key
 from model import Identity, Involvement, ItemKind, Link, Person, Role, TokenRole, WorkItem
 from model.db import make_engine
 from model.queries.access import Viewer

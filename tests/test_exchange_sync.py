@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from calendars import vcalendar, vevent
-from conftest import FIXTURES, NOW, Database, Radicale
-from helpers import PEOPLE, graph_snapshot, item_by_key
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from calendars import vcalendar, vevent
+from conftest import FIXTURES, NOW, Database, Radicale
 from connectors.errors import FatalError
 from connectors.exchange.wire import parse_ews_xml, response_codes
+from helpers import PEOPLE, graph_snapshot, item_by_key
 from model import Link, Person, RawRecord, StatusCategory, SyncRun, WorkItem
 from model.db import make_engine
 from model.queries.workload import person_workload

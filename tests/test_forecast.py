@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from conftest import Database
 from fastapi.testclient import TestClient
-from helpers import token_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from conftest import Database
+from helpers import token_for
 from model import (
     Identity,
     Involvement,

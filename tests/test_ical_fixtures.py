@@ -7,8 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from pipelines.normalize.drafts import NormalizeError
 from pipelines.normalize.ical import events_by_uid, expand, master, parse_calendar, span
 

@@ -11,14 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, NOW, Database
-from helpers import graph_snapshot, item_by_key
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from conftest import FIXTURES, NOW, Database
+from helpers import graph_snapshot, item_by_key
 from model import ItemKind, Occurrence, Person, RawRecord, WorkItem
 from model.queries.workload import person_workload
 from pipelines.sync import sync_everything

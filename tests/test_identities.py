@@ -6,14 +6,14 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from calendars import vcalendar, vevent
-from conftest import Database, Radicale
 from fastapi.testclient import TestClient
-from helpers import caldav_config, graph_snapshot, token_for
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.app import create_app
+from calendars import vcalendar, vevent
+from conftest import Database, Radicale
+from helpers import caldav_config, graph_snapshot, token_for
 from model import Identity, Involvement, ItemKind, Link, Person, Role, StatusCategory, WorkItem
 from model.db import make_engine, make_sessionmaker
 from pipelines.identity import IdentityBook, IdentityResolver, link_identity, sync_org

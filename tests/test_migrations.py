@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import Database
 from sqlalchemy import inspect
 
+from conftest import Database
 from model import Base
 
 

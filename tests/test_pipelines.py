@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dagster import AssetKey, materialize
+
 from calendars import vcalendar, vevent
 from conftest import Database, Radicale
-from dagster import AssetKey, materialize
 from helpers import caldav_config
-
 from pipelines.definitions import build_definitions
 from pipelines.resources import Workhub
 from pipelines.run import run_sync

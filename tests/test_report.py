@@ -29,15 +29,15 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-from conftest import NOW, Database
 from fastapi.testclient import TestClient
-from helpers import token_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.schemas import CapacityOut
+from conftest import NOW, Database
+from helpers import token_for
 from model import Identity, Involvement, ItemKind, Occurrence, Role, StatusCategory, WorkItem
 from model.db import make_engine
 from pipelines.identity import sync_org

@@ -15,15 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FIXTURES, NOW
-from shapes import assert_same_shape
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from conftest import FIXTURES, NOW
 from sandbox.confluence import ConfluenceStore, create_app, populate
 from sandbox.confluence.store import format_time
 from sandbox.faults import FaultPlan, RateBudget
 from sandbox.org import Organisation, generate_org
 from sandbox.serve import serving
+from shapes import assert_same_shape
 
 SPEC_PATH = FIXTURES / "confluence" / "openapi-v2" / "confluence-v2-pages-tasks.openapi.json"
 API = "/wiki/api/v2"

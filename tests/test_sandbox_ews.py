@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FIXTURES, NOW
 from exchangelib import (
     BASIC,
     DELEGATE,
@@ -35,6 +34,7 @@ from exchangelib.protocol import BaseProtocol
 from exchangelib.version import Build, Version
 from lxml import etree
 
+from conftest import FIXTURES, NOW
 from sandbox.ews import ENDPOINT, EwsStore, create_app, populate
 from sandbox.ews.app import ExchangeFaults
 from sandbox.ews.soap import MNS, SOAPNS, TNS

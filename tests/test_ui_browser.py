@@ -14,15 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import NOW
-from helpers import token_for
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import sessionmaker
-from test_report import CONFIG, START, WEEKS, build_scenario
 
 from api.app import create_app
+from conftest import NOW
+from helpers import token_for
 from model.db import make_engine
 from sandbox.serve import serving
+from test_report import CONFIG, START, WEEKS, build_scenario
 from workhub.report import ReportFormat, write_capacity_report
 
 CHROMIUM = Path("/usr/bin/chromium")

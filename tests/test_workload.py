@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+
 from calendars import vcalendar, vevent
 from conftest import Database, Radicale
 from helpers import caldav_config
-from sqlalchemy import select
-
 from model import Person
 from model.queries.intervals import hours, intersect, subtract, union
 from model.queries.workload import WeekLoad, person_workload

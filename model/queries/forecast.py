@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from model import Involvement, ItemKind, Link, Person, Role, Source, StatusCategory, WorkItem
 from model.queries.access import Viewer
+from model.queries.email_load import email_load
 from model.queries.intervals import Interval, hours
 from model.queries.workload import (
     WeekCalendar,
@@ -252,4 +253,7 @@ def person_forecast(session: Session, person: Person, org: OrgConfig, start: dat
     out = [week_load(c, owed.get(c.monday, 0.0), unestimated.get(c.monday, 0),
                      risky.get(c.monday, [])) if c.monday >= this_monday else week_load(c)
            for c in shown]
+    mail = email_load(session, person, first, weeks)
+    for week in out:
+        week.email_received, week.email_sent = mail.get(week.start, (0, 0))
     return Forecast(out, sorted(items, key=_priority_order))

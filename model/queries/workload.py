@@ -67,6 +67,8 @@ class WeekLoad:
     focus_hours: float
     unestimated_items: int = 0
     at_risk: list[dict[str, Any]] = field(default_factory=list)
+    email_received: int = 0
+    email_sent: int = 0
 
 
 def iso_week_start(day: date) -> date:
