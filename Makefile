@@ -10,7 +10,8 @@ export WORKHUB_DAGSTER_STORAGE ?= $(WORKHUB_HOME)/dagster
 # Compiled bytecode halves `import dagster` on machines that set PYTHONDONTWRITEBYTECODE.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install demo test lint dagster serve sync clean
+.PHONY: install demo test lint dagster bench clean
+ITEMS ?= 20000
 
 $(UV):
 	python3 -m venv .tools
@@ -35,6 +36,9 @@ lint: install  ## ruff and mypy, as configured in pyproject.toml
 dagster: install  ## the Dagster UI on the code location (config: $WORKHUB_CONFIG or ./workhub.yaml)
 	mkdir -p $(WORKHUB_DAGSTER_STORAGE)
 	DAGSTER_HOME=$(CURDIR) $(VENV)/bin/dagster dev -m pipelines.definitions
+
+bench: install  ## speed and scale: ITEMS work items, on SQLite and PostgreSQL
+	$(VENV)/bin/python -m bench --items $(ITEMS)
 
 clean:
 	rm -rf $(VENV) .tools .workhub
