@@ -82,6 +82,7 @@ def merge(fragments: list[Fragment]) -> tuple[ItemDraft, int]:
 def _write_item(
     session: Session,
     book: IdentityBook,
+    item: WorkItem | None,
     key: str,
     draft: ItemDraft | None,
     source_id: int | None,
@@ -90,7 +91,6 @@ def _write_item(
     now: datetime,
     stats: NormalizeStats,
 ) -> None:
-    item = session.scalar(select(WorkItem).where(WorkItem.key == key))
     if draft is None or source_id is None:
         if item is not None and item.deleted_at is None:
             item.deleted_at, item.delete_reason = now, reason or "gone from every source"
@@ -198,17 +198,27 @@ def _normalize_batch(
         fresh[record.id] = fragment
         affected.add(fragment.key)
     session.flush()
-    for key in sorted(affected):
-        fragments: list[Fragment] = []
+    keys = sorted(affected)
+    # Two queries for the whole batch rather than two per item.
+    describing: dict[str, list[RawRecord]] = {key: [] for key in keys}
+    items: dict[str, WorkItem] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
         for record in session.scalars(
             select(RawRecord)
             .where(
-                RawRecord.item_key == key,
+                RawRecord.item_key.in_(chunk),
                 RawRecord.deleted_at.is_(None),
                 RawRecord.quarantine_reason.is_(None),
             )
             .order_by(RawRecord.id)
         ):
+            describing[record.item_key or ""].append(record)
+        items.update((i.key, i) for i in session.scalars(
+            select(WorkItem).where(WorkItem.key.in_(chunk))))
+    for key in keys:
+        fragments: list[Fragment] = []
+        for record in describing[key]:
             known = fresh.get(record.id)
             if known is None:
                 try:
@@ -222,13 +232,14 @@ def _normalize_batch(
                 record.needs_normalizing = True
                 continue
             fragments.append(known)
+        item = items.get(key)
         if fragments:
             draft, source_id = merge(fragments)
-            _write_item(session, book, key, draft, source_id, ctx.sources, None, ctx.now, stats)
+            _write_item(session, book, item, key, draft, source_id, ctx.sources, None, ctx.now,
+                        stats)
         else:
-            _write_item(
-                session, book, key, None, None, ctx.sources, reasons.get(key), ctx.now, stats
-            )
+            _write_item(session, book, item, key, None, None, ctx.sources, reasons.get(key),
+                        ctx.now, stats)
 
 
 def normalize(
