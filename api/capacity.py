@@ -16,7 +16,7 @@ from api.schemas import (
     WeekOut,
 )
 from model.queries.capacity import TeamCapacity
-from model.queries.sources import source_freshness
+from model.queries.sources import as_of
 
 __all__ = ["capacity_document"]
 
@@ -33,4 +33,4 @@ def capacity_document(session: Session, report: TeamCapacity, now: datetime) -> 
         over_allocated=[OverAllocationOut(**o) for o in report.over_allocated],
         hidden_members=report.hidden_members,
         as_of=[Freshness(source=f.source, stream=f.stream, last_success=f.last_success,
-                         lag_seconds=f.lag_seconds) for f in source_freshness(session, now)])
+                         lag_seconds=f.lag_seconds) for f in as_of(session, now)])

@@ -16,7 +16,7 @@ from api.schemas import Freshness, ItemListOut, ItemOut
 from model import ItemKind, Role, StatusCategory
 from model.queries.access import Viewer
 from model.queries.items import CursorError, ItemFilter, search_items
-from model.queries.sources import source_freshness
+from model.queries.sources import as_of
 
 __all__ = ["ListParams", "freshness", "list_items"]
 
@@ -65,7 +65,7 @@ Params = Annotated[ListParams, Depends()]
 def freshness(session: Session, now: datetime) -> list[Freshness]:
     """`as_of` for a response: each source's last success and lag."""
     return [Freshness(source=f.source, stream=f.stream, last_success=f.last_success,
-                      lag_seconds=f.lag_seconds) for f in source_freshness(session, now)]
+                      lag_seconds=f.lag_seconds) for f in as_of(session, now)]
 
 
 def list_items(session: Session, viewer: Viewer, now: Clock, params: ListParams,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-__all__ = ["Interval", "hours", "intersect", "subtract", "union"]
+__all__ = ["Interval", "clip", "hours", "intersect", "subtract", "union"]
 
 Interval = tuple[datetime, datetime]
 
@@ -63,3 +64,17 @@ def hours(intervals: Iterable[Interval], *, at_least: timedelta | None = None) -
         if at_least is None or end - start >= at_least:
             total += end - start
     return total.total_seconds() / 3600
+
+
+def clip(disjoint: list[Interval], start: datetime, end: datetime) -> list[Interval]:
+    """The parts of sorted, disjoint intervals (as `union` returns) inside [start, end).
+
+    A binary search finds the first one, so clipping a year into weeks stays linear.
+    """
+    first = bisect.bisect_right([e for _, e in disjoint], start) if disjoint else 0
+    out: list[Interval] = []
+    for s, e in disjoint[first:]:
+        if s >= end:
+            break
+        out.append((max(s, start), min(e, end)))
+    return [i for i in out if i[1] > i[0]]

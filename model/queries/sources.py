@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from model import RawRecord, Source, SyncCursor, SyncRun
 
-__all__ = ["StreamFreshness", "source_freshness"]
+__all__ = ["AsOf", "StreamFreshness", "as_of", "source_freshness"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,28 @@ def source_freshness(session: Session, now: datetime) -> list[StreamFreshness]:
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """When a stream last synced successfully, and how long ago that is."""
+
+    source: str
+    stream: str
+    last_success: datetime | None
+    lag_seconds: float | None
+
+
+def as_of(session: Session, now: datetime) -> list[AsOf]:
+    """Every stream's last successful sync: what each view's `as_of` states.
+
+    Reads only sync runs (never the raw store), so it costs the same however much is synced.
+    """
+    rows = session.execute(
+        select(Source.slug, SyncRun.stream, func.max(SyncRun.finished_at))
+        .join(Source, Source.id == SyncRun.source_id)
+        .where(SyncRun.status == "success")
+        .group_by(Source.slug, SyncRun.stream)
+        .order_by(Source.slug, SyncRun.stream)).all()
+    return [AsOf(slug, stream, last, (now - last).total_seconds() if last else None)
+            for slug, stream, last in rows]
