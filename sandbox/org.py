@@ -134,7 +134,9 @@ def generate_org(people: int = 60, seed: int = 7) -> Organisation:
                         "timezone": zone, "country": country,
                         "jira_account_id": _account_id(seed, n), "github_login": login,
                         "jira_email_visible": rng.random() < 0.3,
-                        "github_email": f"{pid}@{DOMAIN}" if rng.random() < 0.6 else None})
+                        # Most people commit with their work address; a few (personal
+                        # or noreply addresses only) leave GitHub no evidence of who they are.
+                        "github_email": f"{pid}@{DOMAIN}" if rng.random() < 0.98 else None})
     # The first person leads everyone; then teams of 5-9, each led by its first member.
     teams: list[OrgTeam] = []
     rest = persons[1:]

@@ -14,13 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import NOW, Database
-from helpers import graph_snapshot, item_by_key
 from sqlalchemy import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from conftest import NOW, Database
 from connectors.github.client import forget_budget, use_budget
 from connectors.http import RequestBudget
+from helpers import graph_snapshot, item_by_key
 from model import Identity, Involvement, Link, RawRecord, Role, WorkItem
 from model.db import make_engine, make_sessionmaker
 from pipelines.sync import sync_everything

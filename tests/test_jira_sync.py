@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Database
-from helpers import graph_snapshot, item_by_key
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from conftest import Database
 from connectors.errors import AuthError, MassDeletionError
 from connectors.jira import JiraSource
 from connectors.jira.client import retry_after
 from connectors.jira.source import SWEEP_REASON
+from helpers import graph_snapshot, item_by_key
 from model import Identity, Involvement, Link, Person, RawRecord, Role, WorkItem
 from model.db import make_engine, make_sessionmaker
 from pipelines.sync import sync_everything

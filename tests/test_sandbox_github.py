@@ -18,13 +18,13 @@ from typing import Any
 import github
 import httpx
 import pytest
-from conftest import FIXTURES, NOW
-from shapes import assert_same_shape
 
+from conftest import FIXTURES, NOW
 from sandbox.faults import FaultPlan, RateBudget
 from sandbox.github import GitHubStore, create_app, populate
 from sandbox.org import generate_org
 from sandbox.serve import serving
+from shapes import assert_same_shape
 
 GH = FIXTURES / "github"
 REPO = "acme/platform-service"

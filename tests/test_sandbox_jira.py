@@ -17,10 +17,9 @@ import httpx
 import jira
 import jira.resilientsession
 import pytest
-from conftest import FIXTURES, NOW
 from jira.exceptions import JIRAError
-from shapes import assert_same_shape
 
+from conftest import FIXTURES, NOW
 from sandbox.faults import FaultPlan
 from sandbox.jira import (
     FIELD_SPRINT,
@@ -33,6 +32,7 @@ from sandbox.jira.catalog import format_time, parse_time
 from sandbox.jira.jql import JqlError, run
 from sandbox.org import Organisation, generate_org
 from sandbox.serve import serving
+from shapes import assert_same_shape
 
 JIRA_FIXTURES = FIXTURES / "jira"
 AUTH = ("sync-bot@example.com", "api-token")

@@ -1,14 +1,16 @@
-"""GitHub and GitHub Enterprise through PyGithub: issues, pull requests and milestones."""
+"""GitHub and GitHub Enterprise through PyGithub: issues, pull requests, milestones, and
+commits (evidence of who is who)."""
 
 from __future__ import annotations
 
 from connectors.github.settings import GitHubSourceConfig
-from connectors.github.source import GitHubSource, IssuesStream, MilestonesStream
+from connectors.github.source import CommitsStream, GitHubSource, IssuesStream, MilestonesStream
 
-__all__ = ["STREAMS", "GitHubSource", "IssuesStream", "MilestonesStream", "build_source"]
+__all__ = ["STREAMS", "CommitsStream", "GitHubSource", "IssuesStream", "MilestonesStream",
+           "build_source"]
 
 #: The streams this kind of source offers, known without connecting.
-STREAMS = ["issues", "milestones"]
+STREAMS = ["issues", "milestones", "commits"]
 
 
 def build_source(cfg: GitHubSourceConfig) -> GitHubSource:

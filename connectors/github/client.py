@@ -175,11 +175,14 @@ class GitHubClient:
         raise error or FatalError(f"{self.source}: unexpected HTTP {status} from {path}")
 
     def pages(
-        self, path: str, params: dict[str, Any], state: dict[str, Any] | None
+        self, path: str, params: dict[str, Any], state: dict[str, Any] | None,
+        *, empty: tuple[int, ...] = (),
     ) -> Iterator[ListPage]:
         """Every page of a listing, each asked with the ETag it had last time.
 
-        `state` is what the last page of the previous run left (`ListPage.state`).
+        `state` is what the last page of the previous run left (`ListPage.state`); a
+        status in `empty` means there is nothing to list (409 for an empty repository's
+        commits).
         """
         etags: list[str] = list((state or {}).get("etags", []))
         paginator = _PageNumbers(len(etags), bool((state or {}).get("open")))
@@ -187,11 +190,11 @@ class GitHubClient:
         def fetch(number: int) -> ListPage:
             known = etags[number - 1] if number <= len(etags) else None
             response = self.get(path, {**params, "per_page": self.per_page, "page": number},
-                                etag=known)
+                                etag=known, accept=(200, *empty))
             rows: list[dict[str, Any]] | None = None
             open_end = bool((state or {}).get("open")) and number >= len(etags)
             if response.status_code != 304:
-                rows = response.json()
+                rows = [] if response.status_code in empty else response.json()
                 if not isinstance(rows, list):
                     raise FatalError(f"{self.source}: {path} did not answer a list")
                 tag = response.headers.get("etag")
@@ -209,10 +212,11 @@ class GitHubClient:
             yield page
 
     def listing(
-        self, path: str, params: dict[str, Any], state: dict[str, Any] | None
+        self, path: str, params: dict[str, Any], state: dict[str, Any] | None,
+        *, empty: tuple[int, ...] = (),
     ) -> tuple[list[dict[str, Any]] | None, dict[str, Any]]:
         """All rows of a listing, or None when every page answered 304; and its state."""
-        pages = list(self.pages(path, params, state))
+        pages = list(self.pages(path, params, state, empty=empty))
         new_state = pages[-1].state if pages else {"etags": [], "open": False}
         if all(p.rows is None for p in pages):
             return None, dict(state or new_state)
@@ -220,8 +224,8 @@ class GitHubClient:
         for page in pages:
             if page.rows is None:  # unchanged, but its rows are needed now
                 response = self.get(path, {**params, "per_page": self.per_page,
-                                           "page": page.number})
-                page.rows = response.json()
+                                           "page": page.number}, accept=(200, *empty))
+                page.rows = [] if response.status_code in empty else response.json()
             rows.extend(page.rows or [])
         return rows, new_state
 

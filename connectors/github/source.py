@@ -14,6 +14,11 @@ Each is tombstoned with that reason, and a Snapshot with the mass-deletion guard
 the rest. `milestones` lists every milestone conditionally and snapshots the listing.
 
 Raw record ids are "<repo id>/<number>": stable across repository renames.
+
+Listings name people by login only, so each issue record also carries `author_emails`
+(login -> the address their commits, else their public profile, state: see
+`connectors.github.evidence`). `commits` lands every commit (by sha) incrementally and
+conditionally like `issues`; a commit is evidence, not work.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from typing import Any
 from connectors.base import Cursor, Page, RawItem, Snapshot, Source, Stream
 from connectors.errors import FatalError
 from connectors.github.client import GitHubClient, budget_for
+from connectors.github.evidence import EMPTY_REPOSITORY, AuthorEmails
 from connectors.github.settings import GitHubSourceConfig
 from connectors.http import RequestBudget
 from workhub.source_config import secret
 
-__all__ = ["GitHubSource", "IssuesStream", "MilestonesStream", "format_ranges", "parse_ranges"]
+__all__ = ["CommitsStream", "GitHubSource", "IssuesStream", "MilestonesStream",
+           "format_ranges", "parse_ranges"]
 
 #: Passes over the change listing per run: the changes, then the settled window; a third
 #: only when something changed while we read.
@@ -63,6 +70,14 @@ def _since(newest: str | None, lookback: timedelta) -> str | None:
         return None
     moment = datetime.fromisoformat(newest.replace("Z", "+00:00")) - lookback
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _people(issue: dict[str, Any], pull: Any) -> list[dict[str, Any]]:
+    """The user objects of an issue's author, assignees and requested reviewers."""
+    users = [issue.get("user"), *(issue.get("assignees") or [])]
+    if isinstance(pull, dict):
+        users += pull.get("requested_reviewers") or []
+    return [u for u in users if isinstance(u, dict) and u.get("login")]
 
 
 def _repo_of(issue: dict[str, Any]) -> str:
@@ -130,7 +145,7 @@ class IssuesStream(_RepoStream):
                     stamp = row.get("updated_at")
                     if isinstance(stamp, str) and (newest is None or stamp > newest):
                         newest = stamp
-                    item = self._item(repo_id, name, row, seen, deleted)
+                    item = self._item(repo_id, name, row, seen, deleted, since)
                     if item is not None:
                         records.append(item)
                 yield Page(records, deleted, cursor=copy.deepcopy(state),
@@ -149,8 +164,14 @@ class IssuesStream(_RepoStream):
         row: dict[str, Any],
         seen: set[tuple[Any, Any]],
         deleted: dict[str, str],
+        since: str | None = None,
     ) -> RawItem | None:
-        """The raw record of one listed issue or pull request (None: already read)."""
+        """The raw record of one listed issue or pull request (None: already read).
+
+        The payload is the issue as listed, the pull request's details, and
+        `author_emails`: the address each person on it is known by (from the
+        repository's commits since `since`, else their public profile).
+        """
         number = row.get("number")
         external_id = f"{repo_id}/{number}"
         marker = (row.get("id"), row.get("updated_at"))
@@ -165,6 +186,10 @@ class IssuesStream(_RepoStream):
                     f"GitHub answered {answer.status_code} for pull request {name}#{number}")
                 return None
             payload["pull"] = answer.json()
+        logins = [u["login"] for u in _people(row, payload.get("pull"))]
+        emails = self.source.emails.of(name, logins, since)
+        if emails:
+            payload["author_emails"] = emails
         return RawItem(external_id, payload)
 
     def _sweep(
@@ -227,6 +252,66 @@ class IssuesStream(_RepoStream):
         return reasons
 
 
+class CommitsStream(_RepoStream):
+    """Commits of every repository, newest first, from the watermark minus the lookback.
+
+    A commit is no work item; it lands as evidence of who commits with which address.
+    Like `issues`, the listing is asked with last run's ETags, and after changes it is
+    read once more from the new watermark so the next unchanged run costs only 304s.
+    The watermark is the committer date, which `since` filters on.
+    """
+
+    name = "commits"
+    primary_key = "sha"
+    cursor_field = "commit.committer.date"
+
+    def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        repos, state = self._start(cursor)
+        for repo_id, name in repos:
+            yield from self._read_repo(repo_id, name, state, full=not cursor)
+        if not repos:
+            yield Page(cursor=state)
+
+    def _read_repo(
+        self, repo_id: int, name: str, state: dict[str, Any], full: bool
+    ) -> Iterator[Page]:
+        client, cfg = self.client, self.source.cfg
+        repo = state["repos"][str(repo_id)]
+        mark = client.requests
+        seen: set[str] = set()
+        newest: str | None = None
+        since: str | None = None if full else repo.get("since")
+        known = None if full else repo.get("list")
+        for _ in range(_PASSES):
+            changed = False
+            for page in client.pages(f"/repos/{name}/commits",
+                                     {"since": since} if since else {}, known,
+                                     empty=(EMPTY_REPOSITORY,)):
+                repo.update(since=since, list=page.state)
+                if page.rows is None:
+                    continue
+                changed = True
+                records: list[RawItem] = []
+                for row in page.rows:
+                    sha = row.get("sha") if isinstance(row, dict) else None
+                    if not sha or sha in seen:
+                        continue
+                    seen.add(sha)
+                    stamp = ((row.get("commit") or {}).get("committer") or {}).get("date")
+                    if isinstance(stamp, str) and (newest is None or stamp > newest):
+                        newest = stamp
+                    records.append(RawItem(str(sha), {"repo": name, "repo_id": repo_id,
+                                                      "commit": row}))
+                yield Page(records, cursor=copy.deepcopy(state),
+                           requests=client.requests - mark)
+                mark = client.requests
+            following = _since(newest, timedelta(minutes=cfg.lookback_minutes))
+            if not changed or following is None or following == since:
+                break
+            since, known = following, None
+        yield Page(cursor=copy.deepcopy(state), requests=client.requests - mark)
+
+
 class MilestonesStream(_RepoStream):
     """Milestones (state=all) of every repository; each becomes a goal."""
 
@@ -278,6 +363,8 @@ class GitHubSource(Source):
             per_page=cfg.per_page,
             budget=budget or budget_for(cfg.base_url, token),
         )
+        #: addresses of logins (commits, public profiles), learned once per run
+        self.emails = AuthorEmails(self.client)
 
     def repositories(self, index: dict[str, Any]) -> tuple[list[tuple[int, str]], dict[str, Any]]:
         """(id, "owner/name") of every repository to read, and the index state to keep.
@@ -313,7 +400,7 @@ class GitHubSource(Source):
         raise FatalError(f"{self.name}: configure `repos` or `org`")
 
     def streams(self) -> list[Stream]:
-        return [IssuesStream(self), MilestonesStream(self)]
+        return [IssuesStream(self), MilestonesStream(self), CommitsStream(self)]
 
     def close(self) -> None:
         self.client.close()

@@ -114,17 +114,25 @@ class JiraApi:
         self.budget = budget_for(self.url, f"{auth}:{username}:{token}", requests_per_hour)
         self._retrying = retrying(sleep=self._wait)
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET `/rest/api/2/<path>` as JSON, retrying passing failures."""
-        return self._retrying(self._attempt, path, params)
+    def get(self, path: str, params: dict[str, Any] | None = None, *,
+            api_version: int = 2, absent: tuple[int, ...] = ()) -> Any:
+        """GET `/rest/api/<api_version>/<path>` as JSON, retrying passing failures; a
+        status in `absent` (an endpoint this site or account lacks) answers None."""
+        return self._retrying(self._attempt, path, params, api_version, absent)
 
-    def _attempt(self, path: str, params: dict[str, Any] | None) -> Any:
+    def _attempt(self, path: str, params: dict[str, Any] | None, api_version: int = 2,
+                 absent: tuple[int, ...] = ()) -> Any:
         self.budget.acquire()
         self.requests += 1
         try:
-            return self.client._get_json(path, params=params)
+            return self.client._get_json(
+                path, params=params, base="{server}/rest/api/" + str(api_version) + "/{path}")
         except JIRAError as exc:
-            raise self._error(exc, path) from exc
+            error = self._error(exc, path)
+            # A rate-limited 403 stays retriable; only a plain refusal means "not here".
+            if exc.status_code in absent and not isinstance(error, RetriableError):
+                return None
+            raise error from exc
         except _PASSING as exc:  # dropped connection, timeout, a body cut short
             raise RetriableError(f"{self.source}: Jira request {path} failed: {exc}") from exc
         except requests.RequestException as exc:  # a bad URL, say: retrying will not help

@@ -40,6 +40,9 @@ class JiraSourceConfig(SourceBase):
     lookback_minutes: int = Field(default=10, ge=0)
     page_size: int = Field(default=100, ge=1, le=1000)
     worklogs: bool = False
+    #: ask Cloud's bulk "Get user email" API for the addresses the search hides (needs
+    #: an app granted the email permission; without it the lookup yields nothing)
+    lookup_hidden_emails: bool = True
     #: how often the id-only sweep for deleted issues runs
     sweep_hours: float = Field(default=24, gt=0)
     #: the mass-deletion guard: a sweep that would delete more than this share stops

@@ -14,13 +14,16 @@ was written. The time of the last sweep lives in the cursor, in the server's own
 Each record is the issue exactly as the search returned it, wrapped with the few facts
 about the site its reading needs (which custom fields hold story points, sprint and epic
 link; Server or Cloud) and, when asked for and Jira cut them short, the full worklogs.
+People whose address Jira Cloud hides (GDPR) get it from the bulk "Get user email" API
+when the credential may use it (`lookup_hidden_emails`): the record's `emails` maps their
+accountId to it, so normalizing stays a function of the record.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +46,10 @@ STORY_POINT_NAMES = ("story points", "story point estimate")
 SWEEP_REASON = "not returned by Jira's search any more"
 # Cloud answers up to 5,000 ids a page when nothing but ids is asked for.
 _SWEEP_PAGE = 1000
+#: The issue fields naming the people the normalizer keeps.
+_PEOPLE = ("assignee", "reporter", "creator")
+#: The most accountIds Cloud's bulk email lookup takes per request.
+_EMAIL_BATCH = 100
 _ORDER_BY = re.compile(r"\s+order\s+by\s+.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -133,8 +140,15 @@ class IssuesStream(Stream):
         fields = ",".join(self._fields(site))
         for response in self._search(site, jql, fields, self.cfg.page_size):
             records = []
-            for issue in response.get("issues") or []:
-                records.append(RawItem(str(issue["id"]), self._payload(site, issue)))
+            issues = response.get("issues") or []
+            # One bulk lookup per page for the addresses the search hid (cached per run).
+            emails = self.source.emails_of(a for i in issues for a in _hidden(i))
+            for issue in issues:
+                payload = self._payload(site, issue)
+                known = {a: emails[a] for a in _hidden(issue) if a in emails}
+                if known:
+                    payload["emails"] = known
+                records.append(RawItem(str(issue["id"]), payload))
                 updated = _parse_lenient(issue.get("fields", {}).get("updated"))
                 if updated is not None and (watermark is None or updated > watermark):
                     watermark = updated
@@ -201,6 +215,14 @@ class IssuesStream(Stream):
                 for log in page.get("worklogs") or []]
 
 
+def _hidden(issue: dict[str, Any]) -> list[str]:
+    """accountIds of an issue's people whose address the search did not show."""
+    fields = issue.get("fields") or {}
+    users = (fields.get(name) for name in _PEOPLE)
+    return [str(u["accountId"]) for u in users
+            if isinstance(u, dict) and u.get("accountId") and not u.get("emailAddress")]
+
+
 def _parse(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -229,6 +251,32 @@ class JiraSource(Source):
                            auth=cfg.auth, requests_per_hour=cfg.requests_per_hour,
                            max_wait=cfg.retry_max_wait_seconds, sleep=sleep)
         self._site: Site | None = None
+        # accountId -> address (None: asked, none given); at most one lookup per run each.
+        self._emails: dict[str, str | None] = {}
+        self._email_lookup = cfg.lookup_hidden_emails
+
+    def emails_of(self, accounts: Iterable[str]) -> dict[str, str]:
+        """The addresses Cloud's bulk "Get user email" API gives for these accountIds.
+
+        Each accountId is asked at most once per run, in batches of up to 100. A site or
+        credential without the endpoint or the email permission (404 / 403) gives no
+        evidence, and is not asked again this run; the sync goes on without it.
+        """
+        wanted = list(dict.fromkeys(accounts))
+        unknown = [a for a in wanted if a not in self._emails]
+        for start in range(0, len(unknown) if self._email_lookup else 0, _EMAIL_BATCH):
+            batch = unknown[start:start + _EMAIL_BATCH]
+            found = self.api.get("user/email/bulk", {"accountId": batch}, api_version=3,
+                                 absent=(403, 404))
+            if not isinstance(found, list):
+                self._email_lookup = False
+                break
+            for row in found:
+                if isinstance(row, dict) and row.get("accountId") and row.get("email"):
+                    self._emails[str(row["accountId"])] = str(row["email"]).strip()
+            for account in batch:
+                self._emails.setdefault(account, None)
+        return {a: e for a in wanted if (e := self._emails.get(a))}
 
     def site(self) -> Site:
         """The deployment, the server's clock, our user's zone and the custom fields."""

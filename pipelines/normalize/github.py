@@ -13,6 +13,9 @@ Decisions, so the graph reads the same whatever the repository's habits:
 - links from pull requests: a Jira key in the title or head branch -> "implements", in
   the body -> "references"; "fixes #12" / "closes org/repo#12" -> "implements".
 - no estimates: GitHub has none, so the forecast uses the kind's default effort.
+- people: author, assignees and (open pull requests) requested reviewers in the "github"
+  namespace by login; the address the connector found for a login (`author_emails`, from
+  commits or the public profile) is evidence. Commits are no items.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
+from connectors.github.evidence import is_noreply
 from connectors.github.settings import GitHubSourceConfig
 from model import ItemKind, RawRecord, Role, StatusCategory
 from pipelines.normalize.context import Fragment, NormalizeContext
@@ -70,13 +74,19 @@ def _due(value: Any, ctx: NormalizeContext) -> datetime | None:
         moment.tzinfo)
 
 
-def _person(user: Any, role: Role) -> InvolvementDraft | None:
+def _person(user: Any, role: Role, emails: dict[str, Any] | None = None
+            ) -> InvolvementDraft | None:
+    """A login on an item, with the address the user object or `emails` states for it
+    (evidence; GitHub's private noreply addresses are none)."""
     if not isinstance(user, dict) or not user.get("login"):
         return None
-    email = user.get("email")
-    return InvolvementDraft("github", str(user["login"]), role,
-                            display_name=user.get("name") or None,
-                            email=str(email).lower() if email else None)
+    login = str(user["login"])
+    stated = user.get("email") or (emails or {}).get(login)
+    email = str(stated).strip().lower() if stated else None
+    if email and ("@" not in email or is_noreply(email)):
+        email = None
+    return InvolvementDraft("github", login, role, display_name=user.get("name") or None,
+                            email=email)
 
 
 def _config(record: RawRecord, ctx: NormalizeContext) -> GitHubSourceConfig:
@@ -131,11 +141,14 @@ def _issue(record: RawRecord, ctx: NormalizeContext, slug: str) -> Fragment:
     priorities = [p for name, p in cfg.priority_labels.items() if name.lower() in labels]
     category, raw_status = _status(issue, pull, labels, cfg)
     ref = f"{repo}#{number}"
-    people = [p for p in [_person(issue["user"], Role.author)] if p]
-    people += [p for a in issue.get("assignees") or [] if (p := _person(a, Role.assignee))]
+    found = payload.get("author_emails")
+    emails = found if isinstance(found, dict) else {}
+    people = [p for p in [_person(issue["user"], Role.author, emails)] if p]
+    people += [p for a in issue.get("assignees") or []
+               if (p := _person(a, Role.assignee, emails))]
     if pull and issue["state"] == "open":  # a closed PR waits on nobody's review
         people += [p for r in pull.get("requested_reviewers") or []
-                   if (p := _person(r, Role.reviewer))]
+                   if (p := _person(r, Role.reviewer, emails))]
     links: list[LinkDraft] = []
     milestone = issue.get("milestone")
     if isinstance(milestone, dict) and milestone.get("number") is not None:
@@ -208,7 +221,10 @@ def _milestone(record: RawRecord, ctx: NormalizeContext, slug: str) -> Fragment:
 
 
 def normalize_record(record: RawRecord, ctx: NormalizeContext) -> Fragment | None:
-    """The item one GitHub raw record describes (issues stream or milestones stream)."""
+    """The item one GitHub raw record describes (issues or milestones stream); a commit
+    is no item (None): its address reaches identities through `author_emails`."""
+    if record.stream == "commits":
+        return None
     slug = ctx.sources[record.source_id][0]
     if record.stream == "milestones":
         return _milestone(record, ctx, slug)

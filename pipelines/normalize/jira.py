@@ -2,7 +2,8 @@
 
 A record is what `connectors.jira` landed: the issue as the search returned it, plus the
 site facts needed to read it (`site.story_points_fields`, `sprint_field`,
-`epic_link_field`, `deployment`) and, when Jira cut them short, the full `worklogs`.
+`epic_link_field`, `deployment`), when Jira cut them short, the full `worklogs`, and the
+addresses Jira hid but its bulk email lookup gave (`emails`: accountId -> address).
 
 - key `<source>:<issue id>` (ids survive moves; the key `PLAT-12` is the item's `ref`);
 - status: `status_map` by status name, else the status category (new / indeterminate /
@@ -11,7 +12,8 @@ site facts needed to read it (`site.story_points_fields`, `sprint_field`,
 - effort: remaining estimate, else original estimate, else story points x hours per point
   (the source's, else `org.effort.hours_per_point`), with where it came from;
 - people: assignee, reporter, creator (as author) in the "jira" namespace by accountId
-  (Server: user name), with the address Jira shows as evidence;
+  (Server: user name), with the address Jira shows (else the one the connector's bulk
+  email lookup put in the record's `emails`) as evidence;
 - links: parent and epic -> "parent"; issue links -> "blocks" / "duplicates" (stated by
   the issue on the acting side) and "relates".
 """
@@ -41,12 +43,15 @@ def _time(value: Any, what: str, key: str) -> datetime | None:
     """A Jira timestamp in UTC; None when absent; NormalizeError when malformed."""
     if value in (None, ""):
         return None
-    if isinstance(value, str):
-        for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-            try:
-                return datetime.strptime(value, fmt).astimezone(UTC)
-            except ValueError:
-                continue
+    if isinstance(value, str) and "T" in value:
+        # fromisoformat reads Jira's "2026-12-02T10:00:00.000+0000" ten times faster than
+        # strptime; a value without a zone is no Jira timestamp.
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(UTC)
     raise NormalizeError(f"{key}: fields.{what} is not a Jira timestamp: {value!r}")
 
 
@@ -121,14 +126,18 @@ def _effort(fields: dict[str, Any], points: float | None, cfg: JiraSourceConfig,
     return None, None
 
 
-def _person(user: Any, role: Role) -> InvolvementDraft | None:
-    """Cloud names people by accountId; Server by user name (else its user key)."""
+def _person(user: Any, role: Role, emails: dict[str, Any] | None = None
+            ) -> InvolvementDraft | None:
+    """Cloud names people by accountId; Server by user name (else its user key).
+
+    The address is what Jira shows, else what the bulk email lookup found (`emails`).
+    """
     if not isinstance(user, dict):
         return None
     value = user.get("accountId") or user.get("name") or user.get("key")
     if not value:
         return None
-    address = user.get("emailAddress")
+    address = user.get("emailAddress") or (emails or {}).get(str(value))
     return InvolvementDraft("jira", str(value), role, display_name=user.get("displayName"),
                             email=str(address).lower() if address else None)
 
@@ -224,9 +233,11 @@ def issue_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     priority = (fields.get("priority") or {}).get("name")
     points = _story_points(payload, fields, cfg, key)
     estimate, estimate_source = _effort(fields, points, cfg, ctx, key)
-    people = [p for p in (_person(fields.get("assignee"), Role.assignee),
-                          _person(fields.get("reporter"), Role.reporter),
-                          _person(fields.get("creator"), Role.author)) if p is not None]
+    found_emails = payload.get("emails")
+    emails = found_emails if isinstance(found_emails, dict) else {}
+    people = [p for p in (_person(fields.get("assignee"), Role.assignee, emails),
+                          _person(fields.get("reporter"), Role.reporter, emails),
+                          _person(fields.get("creator"), Role.author, emails)) if p is not None]
     updated = _time(fields.get("updated"), "updated", key)
     project = fields.get("project") or {}
     draft = ItemDraft(

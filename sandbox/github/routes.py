@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from sandbox.github.commits import EmptyRepositoryError
 from sandbox.github.payloads import DOCS, parse_iso
 from sandbox.github.queries import NotFoundError
 
@@ -158,6 +160,25 @@ def _issues(api: GitHubAPI, request: Request, params: dict[str, str]) -> Answer:
         labels=[lb for lb in q.get("labels", "").split(",") if lb] or None,
         assignee=q.get("assignee"), creator=q.get("creator"), milestone=q.get("milestone"))
     return Answer(200, rows, paged=_repo_path(api, name, "issues"))
+
+
+@_get(_REPO + "/commits")
+def _commits(api: GitHubAPI, request: Request, params: dict[str, str]) -> Answer:
+    name, q = _repo_name(api, params), request.query_params
+    moments: dict[str, datetime | None] = {}
+    for field_name in ("since", "until"):
+        text = q.get(field_name)
+        try:
+            moments[field_name] = parse_iso(text) if text else None
+        except ValueError as bad:
+            raise InvalidError(f"{field_name} is not an ISO 8601 timestamp: {text}",
+                               field_name, resource="Commit") from bad
+    try:
+        rows = api.store.list_commits(name, since=moments["since"], until=moments["until"],
+                                      author=q.get("author"))
+    except EmptyRepositoryError:
+        return Answer(409, error_body("Git Repository is empty.", 409))
+    return Answer(200, rows, paged=_repo_path(api, name, "commits"))
 
 
 @_get(_REPO + r"/issues/(?P<number>\d+)")

@@ -5,8 +5,10 @@ quarter milestones with due dates, issues and pull requests written by the team'
 Many pull requests name a Jira key of the team's project in the title (``PLAT-12 Fix
 login``), the branch (``feature/PLAT-12-fix-login``) or the body, and some bodies close an
 issue (``Fixes #3``). Open pull requests wait on reviewers from the team, some are drafts;
-some issues are closed as not planned. Every timestamp lies in the weeks before `now`, and
-everything follows from `rng`, so the same seed gives the same world.
+some issues are closed as not planned. Each member commits a few times, with the address
+`OrgPerson.github_email` (else GitHub's private noreply one). Every timestamp lies in the
+weeks before `now`, and everything follows from `rng` (commits from a generator seeded by
+the organisation's seed and the team), so the same seed gives the same world.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sandbox.github.store import GitHubStore
-from sandbox.org import Organisation, OrgTeam
+from sandbox.org import Organisation, OrgPerson, OrgTeam
 
 __all__ = ["LABELS", "populate"]
 
@@ -73,6 +75,7 @@ def populate(store: GitHubStore, org: Organisation, rng: random.Random, now: dat
                                email=person.github_email)
         for team in org.teams:
             _seed_team(store, org, team, rng, now, jira_issue_count_per_project)
+            _seed_commits(store, org, team, now)
     finally:
         store.clock = original_clock
 
@@ -135,6 +138,31 @@ def _seed_team(store: GitHubStore, org: Organisation, team: OrgTeam, rng: random
                                  draft=rng.random() < 0.18, assignees=[author],
                                  labels=labels[:1], milestone=milestone, reviewers=reviewers)
         _pull_life(store, repo_name, made["number"], born, now, rng)
+
+
+def _seed_commits(store: GitHubStore, org: Organisation, team: OrgTeam,
+                  now: datetime) -> None:
+    """A few commits by each member: with their work address where they have one on
+    GitHub, else GitHub's private noreply address; and one by an outside contributor
+    whose address belongs to no account."""
+    # A generator of its own, so the issues and pulls drawn from `rng` stay as they were.
+    rng = random.Random(f"commits:{org.seed}:{team.id}")
+    repo = f"{store.org['login']}/{team.github_repo}"
+    made: list[tuple[datetime, OrgPerson | None]] = [
+        (now - timedelta(days=rng.uniform(1, 80), minutes=rng.randint(0, 600)),
+         org.person(m)) for m in team.members for _ in range(rng.randint(1, 4))]
+    made.append((now - timedelta(days=rng.uniform(1, 80)), None))
+    for when, person in sorted(made, key=lambda pair: pair[0]):
+        if person is None:
+            store.add_commit(repo, "Fix typo in README", email="contractor@agency.example",
+                             name="A Contractor", when=when)
+            continue
+        # A login another person kept (see `populate`) is not this person's account.
+        own = store.users[person.github_login]["name"] == person.name
+        store.add_commit(repo, rng.choice(SUMMARIES), name=person.name, when=when,
+                         email=person.github_email or ("noreply" if own else
+                                                       f"{person.id}@users.invalid"),
+                         login=person.github_login if own else None)
 
 
 def _pull_text(rng: random.Random, key: str, summary: str,

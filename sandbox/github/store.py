@@ -1,5 +1,5 @@
 """The GitHub stand-in's world: an organisation, its people, repositories, labels,
-milestones, issues and pull requests, held as GitHub's own JSON objects.
+milestones, issues, pull requests and commits, held as GitHub's own JSON objects.
 
 Issues and pull requests share one number sequence per repository, as on GitHub. A pull
 request lives twice, like in the API: as an issue (with a ``pull_request`` key, listed by
@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sandbox.github.commits import CommitsMixin
 from sandbox.github.payloads import (
     API_PATH,
     iso,
@@ -47,8 +48,9 @@ SHARED = ("number", "state", "locked", "title", "user", "body", "labels", "miles
 _COLOURS = ("d73a4a", "a2eeef", "0075ca", "7057ff", "008672", "e4e669", "d876e3", "b60205")
 
 
-class GitHubStore(QueriesMixin):
-    """Organisation, users, repos, labels, milestones, issues and pulls, with mutations."""
+class GitHubStore(QueriesMixin, CommitsMixin):
+    """Organisation, users, repos, labels, milestones, issues, pulls and commits, with
+    mutations."""
 
     def __init__(self, org: str = "acme", *, clock: Callable[[], datetime] | None = None,
                  origin: str = DEFAULT_ORIGIN) -> None:
@@ -69,6 +71,7 @@ class GitHubStore(QueriesMixin):
         self.milestones: dict[str, dict[int, dict[str, Any]]] = {}
         self.issues: dict[str, dict[int, dict[str, Any]]] = {}
         self.pulls: dict[str, dict[int, dict[str, Any]]] = {}
+        self.commits: dict[str, dict[str, dict[str, Any]]] = {}
         #: repo -> number -> {"deleted_at"} or {"moved_to": {repo_id, repo, number}}
         self.gone: dict[str, dict[int, dict[str, Any]]] = {}
         self.next_number: dict[str, int] = {}
@@ -172,7 +175,8 @@ class GitHubStore(QueriesMixin):
                                          description=description, private=private,
                                          default_branch=default_branch,
                                          created_at=self._now())
-            for table in (self.labels, self.milestones, self.issues, self.pulls, self.gone):
+            for table in (self.labels, self.milestones, self.issues, self.pulls, self.gone,
+                          self.commits):
                 table[full] = {}
             self.next_number[full] = 1
             self.org["public_repos"] = len(self.repos)
@@ -394,7 +398,7 @@ class GitHubStore(QueriesMixin):
 
     # ------------------------------------------------------------ persistence
 
-    _TABLES = ("labels", "milestones", "issues", "pulls", "gone")
+    _TABLES = ("labels", "milestones", "issues", "pulls", "gone", "commits")
 
     def dump(self, folder: Path) -> None:
         """Write the world as JSON Lines files (``github-*.jsonl``) under `folder`."""
@@ -422,9 +426,12 @@ class GitHubStore(QueriesMixin):
         store.repos = {r["full_name"]: r for r in _read(folder / "github-repos.jsonl")}
         for table in cls._TABLES:
             rows: dict[str, dict[Any, Any]] = {repo: {} for repo in store.repos}
-            for row in _read(folder / f"github-{table}.jsonl"):
-                # Labels are keyed by name; everything else by number (JSON made it a str).
-                key = row["key"] if table == "labels" else int(row["key"])
+            path = folder / f"github-{table}.jsonl"
+            # Worlds generated before commits existed have no commits file.
+            for row in _read(path) if path.exists() or table != "commits" else []:
+                # Labels are keyed by name, commits by sha; the rest by number (JSON made
+                # it a str).
+                key = row["key"] if table in ("labels", "commits") else int(row["key"])
                 rows[row["repo"]][key] = row["data"]
             setattr(store, table, rows)
         return store

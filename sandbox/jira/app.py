@@ -1,11 +1,12 @@
 """The Jira stand-in's HTTP face: what `jira.JIRA` (and a plain HTTP client) calls.
 
 `create_app(store, faults)` serves REST v2 (and v3) for a Server or Cloud site:
-serverInfo, field, myself, user and user search, project, issue (with `fields` /
-`expand`), its worklog and changelog, and search — Server's `/search` (startAt / total)
-or Cloud's `/search/jql` (nextPageToken / isLast); each deployment answers the other's
-endpoint the way the real one does (Cloud: 410 Gone, Server: 404). Errors have Jira's
-`{"errorMessages": [...], "errors": {}}` body. Mutations live under `/_sandbox/jira/`.
+serverInfo, field, myself, user, user search, (Cloud) bulk user email, project, issue
+(with `fields` / `expand`), its worklog and changelog, and search — Server's `/search`
+(startAt / total) or Cloud's `/search/jql` (nextPageToken / isLast); each deployment
+answers the other's endpoint the way the real one does (Cloud: 410 Gone, Server: 404).
+Errors have Jira's `{"errorMessages": [...], "errors": {}}` body. Mutations live under
+`/_sandbox/jira/`.
 """
 
 from __future__ import annotations
@@ -192,6 +193,19 @@ def create_app(store: JiraStore, faults: FaultPlan | None = None, *,
         return send(request, [store.user_json(r["accountId"])
                               for r in hits[start:start + size]])
 
+    async def user_emails(request: Request) -> Response:
+        # Cloud's "Get user email bulk" (apps granted the email permission; the stand-in
+        # plays such an app and sees every address). Server has no such endpoint.
+        if store.deployment != "Cloud":
+            return jira_error(404, "null for uri: " + str(request.url))
+        wanted = request.query_params.getlist("accountId")
+        if not wanted:
+            return jira_error(400, "The query parameter 'accountId' is required.")
+        if len(wanted) > 100:
+            return jira_error(400, "At most 100 accountIds may be asked for at once.")
+        return send(request, [{"accountId": a, "email": store.users[a]["emailAddress"]}
+                              for a in dict.fromkeys(wanted) if a in store.users])
+
     # ------------------------------------------------------------ issues
 
     async def issue(request: Request) -> Response:
@@ -355,6 +369,7 @@ def create_app(store: JiraStore, faults: FaultPlan | None = None, *,
         Route(f"{rest}/myself", authed(myself)),
         Route(f"{rest}/user", authed(user)),
         Route(f"{rest}/user/search", authed(user_search)),
+        Route(f"{rest}/user/email/bulk", authed(user_emails)),
         Route(f"{rest}/issue/{{key}}", authed(issue)),
         Route(f"{rest}/issue/{{key}}/worklog", authed(worklogs)),
         Route(f"{rest}/issue/{{key}}/changelog", authed(changelog)),
