@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ def running_sandbox(world: Path, radicale_storage: Path, *, faults: FaultPlan | 
             "confluence": stack.enter_context(serving(
                 confluence.create_app(stores.confluence, faults), ports.get("confluence"))),
         }
+        # The world's files are the truth: calendars left from an earlier run would clash.
+        shutil.rmtree(radicale_storage, ignore_errors=True)
         proc, caldav_url = start_radicale(radicale_storage, ports.get("caldav"),
                                           rights="owner_only")
 

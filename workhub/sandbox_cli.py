@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,11 @@ def serve(
     from sandbox.run import running_sandbox
 
     plan = FaultPlan(seed=fault_seed, server_errors=server_errors, rate_limits=rate_limits)
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops as Ctrl-C does: Radicale is stopped too
+
+    signal.signal(signal.SIGTERM, stop)
     ports = {name: port + i for i, name in
              enumerate(["jira", "github", "ews", "confluence", "caldav"])}
     with running_sandbox(world, world / ".radicale", faults=plan, ports=ports) as running:
