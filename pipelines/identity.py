@@ -107,6 +107,23 @@ class IdentityBook:
         self.resolver = resolver
         self.people = people
         self._cache: dict[tuple[str, str], Identity] = {}
+        self._absent: set[tuple[str, str]] = set()
+
+    def prefetch(self, pairs: set[tuple[str, str]]) -> None:
+        """Load the identities of many (namespace, value) pairs in a few queries, so that
+        `get` needs none (a batch of items asks for hundreds)."""
+        wanted = {(n, canonical_email(v) if n == "email" else v) for n, v in pairs}
+        wanted -= self._cache.keys()
+        by_namespace: dict[str, list[str]] = {}
+        for namespace, value in wanted:
+            by_namespace.setdefault(namespace, []).append(value)
+        for namespace, values in by_namespace.items():
+            for start in range(0, len(values), 500):
+                for row in self.session.scalars(select(Identity).where(
+                        Identity.namespace == namespace,
+                        Identity.value.in_(values[start:start + 500]))):
+                    self._cache[(row.namespace, row.value)] = row
+        self._absent |= wanted - self._cache.keys()
 
     def get(self, namespace: str, value: str, display_name: str | None = None,
             email: str | None = None) -> Identity:
@@ -119,15 +136,15 @@ class IdentityBook:
         key = (namespace, value)
         found = self._cache.get(key)
         if found is None:
-            found = self.session.scalar(
-                select(Identity).where(Identity.namespace == namespace, Identity.value == value)
-            )
+            if key not in self._absent:
+                found = self.session.scalar(select(Identity).where(
+                    Identity.namespace == namespace, Identity.value == value))
             if found is None:
+                # Added without a flush: the caller flushes once for the whole batch.
                 found = Identity(namespace=namespace, value=value, display_name=display_name)
                 _apply(found, self.resolver.resolve(namespace, value, email), self.people,
                        self.resolver.suggest(display_name))
                 self.session.add(found)
-                self.session.flush()
             self._cache[key] = found
         if display_name and not found.display_name:
             found.display_name = display_name

@@ -11,11 +11,12 @@ quarantined with its reason and the rest goes on.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from model import Involvement, Link, Occurrence, RawRecord, Role, Source, WorkItem
@@ -79,18 +80,19 @@ def merge(fragments: list[Fragment]) -> tuple[ItemDraft, int]:
     return replace(best.draft, involvements=involvements), best.source_id
 
 
-def _write_item(
-    session: Session,
-    book: IdentityBook,
-    item: WorkItem | None,
-    key: str,
-    draft: ItemDraft | None,
-    source_id: int | None,
-    slugs: dict[int, tuple[str, str]],
-    reason: str | None,
-    now: datetime,
-    stats: NormalizeStats,
-) -> None:
+@dataclass
+class _Writes:
+    """What a batch will write, gathered first so it can be written in a few statements."""
+
+    items: list[tuple[WorkItem, ItemDraft]] = field(default_factory=list)
+    replaced: list[int] = field(default_factory=list)  # items whose child rows go
+
+
+def _stage_item(session: Session, writes: _Writes, item: WorkItem | None,
+                draft: ItemDraft | None, source_id: int | None,
+                slugs: dict[int, tuple[str, str]], reason: str | None, now: datetime,
+                stats: NormalizeStats) -> None:
+    """Tombstone, skip (same digest), or stage an item's new state for `_write_batch`."""
     if draft is None or source_id is None:
         if item is not None and item.deleted_at is None:
             item.deleted_at, item.delete_reason = now, reason or "gone from every source"
@@ -103,62 +105,85 @@ def _write_item(
     if item is None:
         item = WorkItem(**draft.item_fields(), source_id=source_id, content_hash=digest)
         session.add(item)
-        session.flush()
         stats.new += 1
     else:
         for name, value in draft.item_fields().items():
             setattr(item, name, value)
         item.source_id, item.content_hash = source_id, digest
         item.deleted_at, item.delete_reason = None, None
-        for table in (Involvement, Occurrence):
-            session.execute(delete(table).where(table.item_id == item.id))
-        session.execute(delete(Link).where(Link.from_item_id == item.id))
+        writes.replaced.append(item.id)
         stats.changed += 1
-    seen: set[tuple[int, Role]] = set()
-    for inv in draft.involvements:
-        identity = book.get(inv.namespace, inv.value, inv.display_name, inv.email)
-        if (identity.id, inv.role) in seen:  # two spellings of one address, say
-            continue
-        seen.add((identity.id, inv.role))
-        session.add(
-            Involvement(
-                item_id=item.id,
-                identity_id=identity.id,
-                person_id=identity.person_id,
-                role=inv.role,
-                response=inv.response,
-                share=inv.share,
-            )
-        )
-    for occ in draft.occurrences:
-        session.add(
-            Occurrence(
-                item_id=item.id,
-                start_at=occ.start,
-                end_at=occ.end,
-                all_day=occ.all_day,
-                cancelled=occ.cancelled,
-                busy_status=occ.busy_status,
-            )
-        )
-    _write_links(session, item, draft)
-    session.flush()
+    writes.items.append((item, draft))
 
 
-def _write_links(session: Session, item: WorkItem, draft: ItemDraft) -> None:
-    """Store the item's links, resolved where the target exists, and resolve the links
-    that were waiting for this item's reference."""
-    unique = {(link.to_ref, link.type): link for link in draft.links if link.to_ref != item.ref}
-    targets = dict(session.execute(
-        select(WorkItem.ref, func.min(WorkItem.id))
-        .where(WorkItem.ref.in_({ref for ref, _ in unique}), WorkItem.deleted_at.is_(None))
-        .group_by(WorkItem.ref)).all()) if unique else {}
-    for (ref, kind), link in unique.items():
-        session.add(Link(from_item_id=item.id, to_ref=ref, to_item_id=targets.get(ref),
-                         type=kind, evidence=link.evidence))
-    if item.ref:
-        session.execute(update(Link).where(Link.to_ref == item.ref, Link.to_item_id.is_(None))
-                        .values(to_item_id=item.id))
+def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _targets(session: Session, refs: set[str]) -> dict[str, int]:
+    """The live item each reference names (the oldest, should two tools share one)."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(sorted(refs)):
+        for ref, item_id in session.execute(
+                select(WorkItem.ref, func.min(WorkItem.id))
+                .where(WorkItem.ref.in_(chunk), WorkItem.deleted_at.is_(None))
+                .group_by(WorkItem.ref)):
+            if ref is not None:
+                out[ref] = item_id
+    return out
+
+
+def _write_batch(session: Session, book: IdentityBook, writes: _Writes) -> None:
+    """Write the staged items' involvements, occurrences and links with executemany,
+    and resolve the links that point at references written now."""
+    if not writes.items:
+        return
+    book.prefetch({(inv.namespace, inv.value) for _, d in writes.items
+                   for inv in d.involvements})
+    identities = [[book.get(inv.namespace, inv.value, inv.display_name, inv.email)
+                   for inv in draft.involvements] for _, draft in writes.items]
+    session.flush()  # one flush: ids for new items and identities
+    for ids in _chunks(writes.replaced):
+        for table in (Involvement, Occurrence):
+            session.execute(delete(table).where(table.item_id.in_(ids)))
+        session.execute(delete(Link).where(Link.from_item_id.in_(ids)))
+    involvements: list[dict[str, Any]] = []
+    occurrences: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    for (item, draft), idents in zip(writes.items, identities, strict=True):
+        seen: set[tuple[int, Role]] = set()
+        for inv, identity in zip(draft.involvements, idents, strict=True):
+            if (identity.id, inv.role) in seen:  # two spellings of one address, say
+                continue
+            seen.add((identity.id, inv.role))
+            involvements.append({"item_id": item.id, "identity_id": identity.id,
+                                 "person_id": identity.person_id, "role": inv.role,
+                                 "response": inv.response, "share": inv.share})
+        occurrences.extend({"item_id": item.id, "start_at": o.start, "end_at": o.end,
+                            "all_day": o.all_day, "cancelled": o.cancelled,
+                            "busy_status": o.busy_status} for o in draft.occurrences)
+        unique = {(link.to_ref, link.type): link for link in draft.links
+                  if link.to_ref != item.ref}
+        links.extend({"from_item_id": item.id, "to_ref": ref, "type": kind,
+                      "evidence": link.evidence} for (ref, kind), link in unique.items())
+    targets = _targets(session, {link["to_ref"] for link in links})
+    for link in links:
+        link["to_item_id"] = targets.get(link["to_ref"])
+    tables: list[tuple[Any, list[dict[str, Any]]]] = [
+        (Involvement, involvements), (Occurrence, occurrences), (Link, links)]
+    for table, rows in tables:
+        if rows:
+            session.execute(insert(table), rows)
+    # Links written earlier that were waiting for these references.
+    refs = sorted({item.ref for item, _ in writes.items if item.ref})
+    for chunk in _chunks(refs):
+        waiting = session.execute(select(Link.id, Link.to_ref).where(
+            Link.to_ref.in_(chunk), Link.to_item_id.is_(None))).all()
+        if waiting:
+            found = _targets(session, {r for _, r in waiting})
+            session.execute(update(Link), [{"id": i, "to_item_id": found[r]}
+                                           for i, r in waiting if r in found])
 
 
 def _fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment | None:
@@ -216,6 +241,7 @@ def _normalize_batch(
             describing[record.item_key or ""].append(record)
         items.update((i.key, i) for i in session.scalars(
             select(WorkItem).where(WorkItem.key.in_(chunk))))
+    writes = _Writes()
     for key in keys:
         fragments: list[Fragment] = []
         for record in describing[key]:
@@ -235,11 +261,12 @@ def _normalize_batch(
         item = items.get(key)
         if fragments:
             draft, source_id = merge(fragments)
-            _write_item(session, book, item, key, draft, source_id, ctx.sources, None, ctx.now,
+            _stage_item(session, writes, item, draft, source_id, ctx.sources, None, ctx.now,
                         stats)
         else:
-            _write_item(session, book, item, key, None, None, ctx.sources, reasons.get(key),
+            _stage_item(session, writes, item, None, None, ctx.sources, reasons.get(key),
                         ctx.now, stats)
+    _write_batch(session, book, writes)
 
 
 def normalize(
