@@ -122,8 +122,12 @@ class IssuesStream(Stream):
         watermark = _parse(state.get("updated"))
         swept_at = _parse(state.get("swept_at"))
         scope = scope_jql(self.cfg)
-        if (cursor is None or swept_at is None
-                or site.server_time - swept_at >= timedelta(hours=self.cfg.sweep_hours)):
+        sweep_due = (cursor is None or swept_at is None
+                     or site.server_time - swept_at >= timedelta(hours=self.cfg.sweep_hours))
+        # Without a watermark the search itself lists every issue in scope: its ids are the
+        # sweep, so the separate id-only pass is saved (the snapshot then comes last).
+        seen: set[str] | None = set() if watermark is None else None
+        if sweep_due and seen is None:
             present = self._sweep(site, scope)
             swept_at = site.server_time
             state = {**state, "swept_at": swept_at.isoformat()}
@@ -149,6 +153,8 @@ class IssuesStream(Stream):
                 if known:
                     payload["emails"] = known
                 records.append(RawItem(str(issue["id"]), payload))
+                if seen is not None:
+                    seen.add(str(issue["id"]))
                 updated = _parse_lenient(issue.get("fields", {}).get("updated"))
                 if updated is not None and (watermark is None or updated > watermark):
                     watermark = updated
@@ -156,6 +162,11 @@ class IssuesStream(Stream):
                 state["updated"] = watermark.isoformat()
             yield Page(records=records, cursor=dict(state), requests=api.requests - counted)
             counted = api.requests
+        if seen is not None:
+            state["swept_at"] = site.server_time.isoformat()
+            yield Page(snapshot=Snapshot("", frozenset(seen), reason=SWEEP_REASON,
+                                         max_delete_share=self.cfg.max_delete_share),
+                       cursor=dict(state), requests=api.requests - counted)
 
     def _fields(self, site: Site) -> list[str]:
         custom = [*site.story_points_fields, site.sprint_field, site.epic_link_field]
