@@ -449,7 +449,7 @@ def test_faults_end_in_the_same_graph_as_a_clean_run(
     with serving(create_app(seeded("Cloud", Clock(now)))) as url:
         sync_everything(clean, jira_config(url), now)
     faulty = create_app(seeded("Cloud", Clock(now)), FaultPlan(
-        seed=4, server_errors=0.1, rate_limits=0.05, dropped=0.02), page_cap=10)
+        seed=1, server_errors=0.1, rate_limits=0.05, dropped=0.02), page_cap=10)
     faults = counting_faults(faulty)
     with serving(faulty) as url:
         # Retry at once: the waits' honouring of Retry-After is the next test's promise.
