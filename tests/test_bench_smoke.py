@@ -1,0 +1,30 @@
+"""A small run of the benchmark, to know it works (its figures are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--items", "400", "--db", "sqlite", "--seconds", "0.5",
+         "--clients", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+        cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    (sqlite,) = result["databases"]
+    assert result["floor"]["records"] > 0 and result["floor"]["seconds"] > 0
+    assert sqlite["full"]["fetched"] >= result["floor"]["records"]
+    assert sqlite["full"]["errors"] == 0
+    assert sqlite["again"]["new"] == 0 and sqlite["again"]["changed"] == 0
+    assert sqlite["changed_1pct"]["mutated"] >= 1
+    assert sqlite["changed_1pct"]["changed"] >= sqlite["changed_1pct"]["mutated"]
+    assert sqlite["renormalize"]["records"] > 0
+    assert {"health", "work", "workload", "capacity"} <= set(sqlite["api"])
+    assert all(v["errors"] == 0 for v in sqlite["api"].values())
+    assert "full sync" in done.stdout and "vs httpx-and-parse floor" in done.stdout
