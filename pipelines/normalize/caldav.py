@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 from urllib.parse import urljoin
 
-from model import ItemKind, RawRecord, Response, Role, StatusCategory
+from model import ItemKind, RawRecord, Response, Role
 from pipelines.normalize.context import Fragment, NormalizeContext
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 from pipelines.normalize.ical import (
-    busy_status,
+    event_fields,
     events_by_uid,
     expand,
     involvements,
     is_absence,
     master,
     parse_calendar,
-    span,
 )
 from workhub.config import CalDAVSourceConfig
 
@@ -45,15 +43,6 @@ def _owner(record: RawRecord, ctx: NormalizeContext) -> InvolvementDraft | None:
     return None
 
 
-def _stamp(event: Any, name: str) -> datetime | None:
-    """A UTC timestamp property (CREATED, LAST-MODIFIED, DTSTAMP), None if absent or odd."""
-    prop = event.get(name)
-    value = getattr(prop, "dt", None)
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     """The meeting (or absence) one CalDAV object describes, as seen from its calendar."""
     calendar = parse_calendar(record.payload.get("ics", ""))
@@ -69,11 +58,8 @@ def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     window = source.window if isinstance(source, CalDAVSourceConfig) else None
     past = timedelta(weeks=window.past_weeks if window else 8)
     future = timedelta(weeks=window.future_weeks if window else 26)
-    start, end, all_day = span(event, tz)
+    fields = event_fields(event, tz)
     title = str(event.get("SUMMARY", "")).strip() or "(no title)"
-    status = busy_status(event)
-    cancelled = str(event.get("STATUS", "")).upper() == "CANCELLED"
-    recurring = event.get("RRULE") is not None or event.get("RDATE") is not None
     occurrences = expand(calendar, uid, ctx.now - past, ctx.now + future, tz)
     base_url = source.url if isinstance(source, CalDAVSourceConfig) else ""
     people = involvements(event)
@@ -92,26 +78,17 @@ def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     category_names: list[str] = []
     for group in categories if isinstance(categories, list) else [categories] if categories else []:
         category_names.extend(str(c) for c in getattr(group, "cats", []))
-    updated_at = _stamp(event, "LAST-MODIFIED") or _stamp(event, "DTSTAMP")
+    updated_at = fields["updated_at"]
     draft = ItemDraft(
         key=f"ical:{uid}",
         external_id=uid,
         kind=ItemKind.time_off
-        if is_absence(title, status, ctx.config.org.absence_patterns)
+        if is_absence(title, fields["busy_status"], ctx.config.org.absence_patterns)
         else ItemKind.meeting,
         title=title,
         url=urljoin(base_url, record.payload.get("href", "")),
         container=record.payload.get("calendar_name") or record.payload.get("calendar"),
-        status_raw=str(event.get("STATUS", "")) or None,
-        status_category=StatusCategory.cancelled if cancelled else StatusCategory.todo,
-        created_at=_stamp(event, "CREATED"),
-        updated_at=updated_at,
-        start_at=start,
-        end_at=end,
-        all_day=all_day,
-        private=str(event.get("CLASS", "PUBLIC")).upper() in ("PRIVATE", "CONFIDENTIAL"),
-        busy_status=status,
-        recurring=recurring,
+        **fields,
         extra={"categories": category_names} if category_names else {},
         involvements=people,
         occurrences=occurrences,

@@ -13,16 +13,18 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
-from model import BusyStatus, Response, Role
+from model import BusyStatus, Response, Role, StatusCategory
 from pipelines.normalize.drafts import InvolvementDraft, NormalizeError, OccurrenceDraft
 
 __all__ = [
     "busy_status",
+    "event_fields",
     "events_by_uid",
     "expand",
     "involvements",
     "is_absence",
     "parse_calendar",
+    "stamp",
     "to_utc",
 ]
 
@@ -235,3 +237,30 @@ def involvements(event: icalendar.Event) -> list[InvolvementDraft]:
 def _cn(prop: Any) -> str | None:
     params = getattr(prop, "params", None)
     return str(params["CN"]) if params and params.get("CN") else None
+
+
+def stamp(event: icalendar.Event, name: str) -> datetime | None:
+    """A UTC timestamp property (CREATED, LAST-MODIFIED, DTSTAMP), None if absent or odd."""
+    value = getattr(event.get(name), "dt", None)
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def event_fields(event: icalendar.Event, tz: ZoneInfo) -> dict[str, Any]:
+    """The WorkItem fields every calendar source reads the same way from a VEVENT:
+    status, private, busy status, created/updated, span and recurrence."""
+    start, end, all_day = span(event, tz)
+    cancelled = str(event.get("STATUS", "")).upper() == "CANCELLED"
+    return {
+        "status_raw": str(event.get("STATUS", "")) or None,
+        "status_category": StatusCategory.cancelled if cancelled else StatusCategory.todo,
+        "created_at": stamp(event, "CREATED"),
+        "updated_at": stamp(event, "LAST-MODIFIED") or stamp(event, "DTSTAMP"),
+        "start_at": start,
+        "end_at": end,
+        "all_day": all_day,
+        "private": str(event.get("CLASS", "PUBLIC")).upper() in ("PRIVATE", "CONFIDENTIAL"),
+        "busy_status": busy_status(event),
+        "recurring": event.get("RRULE") is not None or event.get("RDATE") is not None,
+    }

@@ -17,22 +17,22 @@ feed needs `owner` or `team` to count as anyone's time off.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from model import ItemKind, RawRecord, Response, Role, StatusCategory
+from model import ItemKind, RawRecord, Response, Role
 from pipelines.normalize.context import Fragment, NormalizeContext
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 from pipelines.normalize.ical import (
     busy_status,
+    event_fields,
     events_by_uid,
     expand,
     involvements,
     is_absence,
     master,
     parse_calendar,
-    span,
 )
 from workhub.config import IcsSourceConfig, WorkhubConfig
 
@@ -47,14 +47,6 @@ def person_involvement(config: WorkhubConfig, person_id: str, role: Role) -> Inv
                                 display_name=person.name)
     return InvolvementDraft("person", person.id, role, Response.accepted,
                             display_name=person.name)
-
-
-def _stamp(event: Any, name: str) -> datetime | None:
-    """A UTC timestamp property (CREATED, LAST-MODIFIED, DTSTAMP), None if absent or odd."""
-    value = getattr(event.get(name), "dt", None)
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _url(event: Any, cfg: IcsSourceConfig | None) -> str:
@@ -102,10 +94,8 @@ def normalize_record(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     tz = ctx.org_timezone
     past = timedelta(weeks=cfg.window.past_weeks if cfg else 8)
     future = timedelta(weeks=cfg.window.future_weeks if cfg else 26)
-    start, end, all_day = span(event, tz)
     title = str(event.get("SUMMARY", "")).strip() or "(no title)"
     status = busy_status(event)
-    cancelled = str(event.get("STATUS", "")).upper() == "CANCELLED"
     people = involvements(event)
     listed = {(p.namespace, p.value) for p in people}
     owner = None
@@ -125,7 +115,8 @@ def normalize_record(record: RawRecord, ctx: NormalizeContext) -> Fragment:
     absence = (cfg is not None and cfg.absences) or is_absence(
         title, status, ctx.config.org.absence_patterns)
     calname = str(calendar.get("X-WR-CALNAME", "") or "").strip()
-    updated_at = _stamp(event, "LAST-MODIFIED") or _stamp(event, "DTSTAMP")
+    fields = event_fields(event, tz)
+    updated_at = fields["updated_at"]
     draft = ItemDraft(
         key=f"ical:{uid}",
         external_id=uid,
@@ -133,16 +124,7 @@ def normalize_record(record: RawRecord, ctx: NormalizeContext) -> Fragment:
         title=title,
         url=_url(event, cfg),
         container=calname or (cfg.name if cfg else None),
-        status_raw=str(event.get("STATUS", "")) or None,
-        status_category=StatusCategory.cancelled if cancelled else StatusCategory.todo,
-        created_at=_stamp(event, "CREATED"),
-        updated_at=updated_at,
-        start_at=start,
-        end_at=end,
-        all_day=all_day,
-        private=str(event.get("CLASS", "PUBLIC")).upper() in ("PRIVATE", "CONFIDENTIAL"),
-        busy_status=status,
-        recurring=event.get("RRULE") is not None or event.get("RDATE") is not None,
+        **fields,
         involvements=people,
         occurrences=expand(calendar, uid, ctx.now - past, ctx.now + future, tz),
     )
