@@ -71,7 +71,7 @@ def clip(disjoint: list[Interval], start: datetime, end: datetime) -> list[Inter
 
     A binary search finds the first one, so clipping a year into weeks stays linear.
     """
-    first = bisect.bisect_right([e for _, e in disjoint], start) if disjoint else 0
+    first = bisect.bisect_right(disjoint, start, key=lambda interval: interval[1])
     out: list[Interval] = []
     for s, e in disjoint[first:]:
         if s >= end:
