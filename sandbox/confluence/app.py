@@ -17,7 +17,7 @@ import copy
 import html
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -29,13 +29,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.confluence.mutations import sandbox_routes
 from sandbox.confluence.store import (
     ConfluenceError,
     ConfluenceStore,
     Json,
-    NewTask,
     format_time,
-    parse_time,
 )
 from sandbox.faults import Fault, FaultMiddleware, FaultPlan
 
@@ -44,7 +43,6 @@ __all__ = ["API", "create_app", "error_response", "render_fault"]
 #: Where the v2 API lives on a Confluence Cloud site.
 API = "/wiki/api/v2"
 #: Where the stand-in's own mutation API lives (no auth, no faults).
-SANDBOX = "/_sandbox/confluence"
 #: Confluence's default and largest page size for every listing.
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 250
@@ -533,79 +531,6 @@ def create_app(store: ConfluenceStore, faults: FaultPlan | None = None) -> ASGIA
         store.delete_page(_path_id(request), purge=_flag(request, "purge", False))
         return Response(status_code=204)
 
-    # ------------------------------------------------------------ /_sandbox mutations
-
-    def _when(data: Json, name: str = "at") -> datetime | None:
-        value = data.get(name)
-        return parse_time(value) if value else None
-
-    def sandbox(action: Callable[[Json, str], Json]) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            raw = await request.body()
-            try:
-                data = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                raise ConfluenceError(400, "The body is not JSON") from None
-            if not isinstance(data, dict):
-                raise ConfluenceError(400, "The body must be a JSON object")
-            try:
-                result = action(data, str(request.path_params.get("id", "")))
-            except KeyError as missing:
-                raise ConfluenceError(400, f"Missing field {missing}") from None
-            if "pageId" in result:  # a task
-                return JSONResponse(_render_task(result, "storage"))
-            if "key" in result:  # a space
-                return JSONResponse(result)
-            return JSONResponse(_render_page(result, "storage"))
-        return endpoint
-
-    def new_space(data: Json, _: str) -> Json:
-        return store.create_space(data["key"], data["name"], data["authorId"],
-                                  description=data.get("description", ""), at=_when(data))
-
-    def new_page(data: Json, _: str) -> Json:
-        tasks = [NewTask(t["text"], t.get("assignedTo"), _when(t, "dueAt"))
-                 for t in data.get("tasks", [])]
-        return store.create_page(str(data["spaceId"]), data["title"], data.get("body", ""),
-                                 data["authorId"], parent_id=data.get("parentId"),
-                                 owner_id=data.get("ownerId"), tasks=tasks,
-                                 message=data.get("message", ""), at=_when(data))
-
-    def edit(data: Json, page_id: str) -> Json:
-        return store.edit_page(page_id, data["authorId"], body=data.get("body"),
-                               title=data.get("title"), message=data.get("message", ""),
-                               minor_edit=bool(data.get("minorEdit", False)), at=_when(data))
-
-    def move(data: Json, page_id: str) -> Json:
-        return store.move_page(page_id, data["authorId"], parent_id=data.get("parentId"),
-                               space_id=data.get("spaceId"), at=_when(data))
-
-    def owner(data: Json, page_id: str) -> Json:
-        return store.change_owner(page_id, data["ownerId"])
-
-    def delete(data: Json, page_id: str) -> Json:
-        return store.delete_page(page_id, purge=bool(data.get("purge", False)))
-
-    def restore(data: Json, page_id: str) -> Json:
-        return store.restore_page(page_id)
-
-    def new_task(data: Json, _: str) -> Json:
-        return store.create_task(str(data["pageId"]), data["text"], data["createdBy"],
-                                 assigned_to=data.get("assignedTo"),
-                                 due_at=_when(data, "dueAt"), at=_when(data))
-
-    def complete(data: Json, task_id: str) -> Json:
-        return store.complete_task(task_id, data["by"], at=_when(data))
-
-    def reopen(data: Json, task_id: str) -> Json:
-        return store.reopen_task(task_id, at=_when(data))
-
-    def assign(data: Json, task_id: str) -> Json:
-        return store.reassign_task(task_id, data.get("assignedTo"), data["by"], at=_when(data))
-
-    def due(data: Json, task_id: str) -> Json:
-        return store.change_task_due(task_id, _when(data, "dueAt"), data["by"], at=_when(data))
-
     async def on_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, ConfluenceError):
             return error_response(exc.status, exc.detail)
@@ -622,18 +547,7 @@ def create_app(store: ConfluenceStore, faults: FaultPlan | None = None) -> ASGIA
         Route(f"{API}/pages/{{id}}/versions", get_versions),
         Route(f"{API}/tasks", get_tasks),
         Route(f"{API}/tasks/{{id}}", get_task),
-        Route(f"{SANDBOX}/spaces", sandbox(new_space), methods=["POST"]),
-        Route(f"{SANDBOX}/pages", sandbox(new_page), methods=["POST"]),
-        Route(f"{SANDBOX}/pages/{{id}}/edit", sandbox(edit), methods=["POST"]),
-        Route(f"{SANDBOX}/pages/{{id}}/move", sandbox(move), methods=["POST"]),
-        Route(f"{SANDBOX}/pages/{{id}}/owner", sandbox(owner), methods=["POST"]),
-        Route(f"{SANDBOX}/pages/{{id}}/delete", sandbox(delete), methods=["POST"]),
-        Route(f"{SANDBOX}/pages/{{id}}/restore", sandbox(restore), methods=["POST"]),
-        Route(f"{SANDBOX}/tasks", sandbox(new_task), methods=["POST"]),
-        Route(f"{SANDBOX}/tasks/{{id}}/complete", sandbox(complete), methods=["POST"]),
-        Route(f"{SANDBOX}/tasks/{{id}}/reopen", sandbox(reopen), methods=["POST"]),
-        Route(f"{SANDBOX}/tasks/{{id}}/assign", sandbox(assign), methods=["POST"]),
-        Route(f"{SANDBOX}/tasks/{{id}}/due", sandbox(due), methods=["POST"]),
+        *sandbox_routes(store, _render_page, _render_task),
     ]
     app = Starlette(routes=routes, exception_handlers={ConfluenceError: on_error,
                                                        HTTPException: on_error})
