@@ -21,10 +21,12 @@ from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
 from model import RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
+from workhub.logs import get_logger
 
 __all__ = ["LandingStats", "content_hash", "ensure_source", "land_stream"]
 
 ProgressCallback = Callable[["LandingStats"], None]
+log = get_logger(__name__)
 
 
 def content_hash(payload: dict[str, Any]) -> str:
@@ -219,11 +221,16 @@ def land_stream(
         stats.error = f"{type(exc).__name__}: {exc}"
         with sessions.begin() as session:
             _record_run(session, run_id, stats, status="failed", finished=clock())
+        log.warning("stream.failed", source=source_slug, stream=stream.name,
+                    pages=stats.pages, error=stats.error)
         raise
     finally:
         stats.seconds = (clock() - started).total_seconds()
     with sessions.begin() as session:
         _record_run(session, run_id, stats, status="success", finished=clock())
+    log.info("stream.synced", source=source_slug, stream=stream.name, fetched=stats.fetched,
+             new=stats.new, changed=stats.changed, deleted=stats.deleted,
+             requests=stats.requests, seconds=round(stats.seconds, 3))
     return stats
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workhub.config import ConfigError, WorkhubConfig, default_home, load_config
 from workhub.identities_cli import identities_app
+from workhub.logs import configure_logging
 from workhub.report import report_app
 from workhub.sandbox_cli import sandbox_app
 
@@ -45,6 +46,7 @@ ConfigOption = Annotated[
 
 
 def _load(config_path: str | None) -> WorkhubConfig:
+    configure_logging("WARNING" if sys.stdout.isatty() else "INFO")
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -344,7 +346,7 @@ def demo(
     from sandbox.generate import generate_world
     from sandbox.org import Organisation
     from sandbox.run import running_sandbox
-    from workhub.demo import demo_config, world_folder
+    from workhub.demo import SECRET_ENV, demo_config, world_folder
 
     home = default_home() / "demo"
     shutil.rmtree(home, ignore_errors=True)
@@ -378,7 +380,8 @@ def demo(
             f"'{base}/v1/people/{manager}/workload?weeks=4'\n"
             f"capacity:   curl -H 'Authorization: Bearer {token}' "
             f"'{base}/v1/teams/{org.teams[0].id}/capacity?weeks=6'\n"
-            f"sync again: workhub sync --config {config_path}  (while the demo runs)\n",
+            f"sync again: {SECRET_ENV}=sandbox .venv/bin/workhub sync --config {config_path}"
+            "  (while the demo runs)\n",
             soft_wrap=True)
         if not ok:
             err.print("[yellow]some sources did not sync; see the table above[/yellow]")

@@ -24,6 +24,7 @@ from pipelines.identity import IdentityBook, IdentityResolver, sync_org
 from pipelines.normalize.context import Fragment, NormalizeContext
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 from workhub.config import WorkhubConfig
+from workhub.logs import get_logger
 
 __all__ = ["NormalizeStats", "merge", "normalize", "normalizer"]
 
@@ -40,6 +41,9 @@ def normalizer(kind: str) -> Normalizer:
         raise NormalizeError(f"no normalizer for source kind {kind!r}") from exc
     found: Normalizer = module.normalize_record
     return found
+
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -300,4 +304,6 @@ def normalize(
                 break
             book = IdentityBook(session, resolver, people)
             _normalize_batch(session, ctx, book, records, stats)
+    log.info("graph.normalized", records=stats.records, new=stats.new, changed=stats.changed,
+             deleted=stats.deleted, quarantined=stats.quarantined)
     return stats
