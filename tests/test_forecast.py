@@ -252,3 +252,26 @@ def test_capacity_and_forecast_api(db: Database, role: str, person: str, status:
         assert all(i["projected_finish"] for i in forecast["items"])
     else:
         assert client.get("/v1/people/bob/forecast").status_code == 403
+
+
+def test_long_queues_extend_the_horizon_and_what_never_fits_is_owed_by_its_due_date(
+        db: Database) -> None:
+    config = _config()
+    with db.sessions.begin() as session:
+        g = Graph(session, config)
+        # 20 h are left this week, then about 40 h a week: 400 h run into week 11 from now,
+        # beyond the scheduler's first 8-week look-ahead.
+        g.item("LONG", estimate=400, due=berlin(18, 17))
+        # Then 5,000 h that no year of weeks can hold, due in January.
+        g.item("HUGE", estimate=5000, due=datetime(2027, 1, 15, 16, tzinfo=UTC))
+    forecast = _forecast(db, config, weeks=3)
+    plan = {i.title: i for i in forecast.items}
+    assert plan["LONG"].projected_finish is not None
+    assert plan["LONG"].projected_finish > datetime(2027, 1, 25, tzinfo=UTC)
+    assert plan["LONG"].at_risk
+    assert plan["HUGE"].projected_finish is None and plan["HUGE"].at_risk
+    # LONG is due in W51: what it still needs after W51 is owed there (400 - 20 - 40).
+    w49, w50, w51 = forecast.weeks
+    assert (w49.committed_hours, w50.committed_hours, w51.committed_hours) == (
+        20.0, 40.0, 340.0)
+    assert [r["title"] for r in w51.at_risk] == ["LONG"]

@@ -223,6 +223,12 @@ def forecast_for(session: Session, viewer: Viewer, person: Person, org: OrgConfi
     return forecast
 
 
+def _horizons(shown_weeks: int) -> list[int]:
+    """Scheduling horizons to try, in weeks from this week, ending with HORIZON_WEEKS."""
+    first = max(8, shown_weeks)
+    return [h for h in (first, 26) if h < HORIZON_WEEKS] + [HORIZON_WEEKS]
+
+
 def person_forecast(session: Session, person: Person, org: OrgConfig, start: date,
                     weeks: int, now: datetime) -> Forecast:
     """The person's weeks from `start` with committed work, and every open item's forecast."""
@@ -232,11 +238,18 @@ def person_forecast(session: Session, person: Person, org: OrgConfig, start: dat
     # One calendar from the earlier of the shown start and this week, to the later of the
     # shown end and the scheduling horizon; nothing is scheduled into the past.
     begin = min(first, this_monday)
-    end = max(first + timedelta(weeks=weeks), this_monday + timedelta(weeks=HORIZON_WEEKS))
-    calendars = week_calendars(session, person, begin, (end - begin).days // 7, org)
-    ahead = [c for c in calendars if c.monday >= this_monday]
     items = open_work(session, person, org)
-    owed = schedule(items, ahead, now, tz)
+    # Most queues fit in a few weeks: look a short way ahead first and further only when
+    # something is left unplaced (placements do not depend on how far the calendar goes).
+    for horizon in _horizons(weeks + (first - this_monday).days // 7):
+        end = max(first + timedelta(weeks=weeks), this_monday + timedelta(weeks=horizon))
+        calendars = week_calendars(session, person, begin, (end - begin).days // 7, org)
+        ahead = [c for c in calendars if c.monday >= this_monday]
+        for item in items:
+            item.projected_start = item.projected_finish = None
+        owed = schedule(items, ahead, now, tz)
+        if all(i.projected_finish is not None for i in items if i.hours > 0):
+            break
     risky: dict[date, list[dict[str, Any]]] = defaultdict(list)
     unestimated: dict[date, int] = defaultdict(int)
     for item in items:
