@@ -125,6 +125,7 @@ def authenticate(session: Session, token: str, now: datetime) -> Viewer | None:
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRANULARITY:
         row.last_used_at = now
         session.commit()
-    reports = reports_of(session, row.person_id) if row.role is not TokenRole.member \
+    # Only a manager's rights depend on who reports to them (an admin sees everything).
+    reports = reports_of(session, row.person_id) if row.role is TokenRole.manager \
         else frozenset()
     return Viewer(person_id=row.person_id, role=row.role, reports=reports)
