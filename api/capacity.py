@@ -33,4 +33,5 @@ def capacity_document(session: Session, report: TeamCapacity, now: datetime) -> 
         over_allocated=[OverAllocationOut(**o) for o in report.over_allocated],
         hidden_members=report.hidden_members,
         as_of=[Freshness(source=f.source, stream=f.stream, last_success=f.last_success,
-                         lag_seconds=f.lag_seconds) for f in as_of(session, now)])
+                         lag_seconds=f.lag_seconds, quarantined=f.quarantined)
+            for f in as_of(session, now)])

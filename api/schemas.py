@@ -87,12 +87,13 @@ class MeOut(BaseModel):
 
 
 class Freshness(BaseModel):
-    """How fresh one source's data is."""
+    """How fresh one source's data is, and how much of it waits in quarantine."""
 
     source: str
     stream: str
     last_success: datetime | None
     lag_seconds: float | None
+    quarantined: int = Field(default=0, description="Records that could not be read.")
 
 
 class ItemOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from model.base import Base, JSONType, utcnow
@@ -32,6 +32,10 @@ class RawRecord(Base):
         UniqueConstraint("source_id", "stream", "external_id"),
         Index(None, "item_key"),
         Index(None, "needs_normalizing"),
+        # Partial: only quarantined rows, so every view can count them for its `as_of`.
+        Index("ix_raw_record_quarantined", "source_id", "stream",
+              sqlite_where=text("quarantine_reason IS NOT NULL"),
+              postgresql_where=text("quarantine_reason IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

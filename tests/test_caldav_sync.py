@@ -17,6 +17,7 @@ from connectors.base import Cursor, Page, Stream
 from helpers import caldav_config, graph_snapshot, item_by_key
 from model import Occurrence, RawRecord, Role, SyncCursor, SyncRun, WorkItem
 from model.db import make_engine, make_sessionmaker
+from model.queries.sources import as_of
 from pipelines.landing import land_stream
 from pipelines.sources import make_source
 from pipelines.sync import sync_everything
@@ -288,6 +289,10 @@ def test_malformed_object_is_quarantined_while_the_rest_syncs(
         f"/{alice}/work/tz.ics": "VEVENT tz: unknown time zone 'Nowhere/Land' in DTSTART",
     }
     assert set(graph_snapshot(db.sessions)) == {"ical:good"}
+    # Every view's `as_of` says how many records of the stream wait in quarantine.
+    with db.sessions() as session:
+        (fresh,) = as_of(session, now)
+    assert (fresh.source, fresh.stream, fresh.quarantined) == ("cal-alice", "events", 2)
 
 
 def test_calendar_owner_without_attendees_organizes_their_own_entry(

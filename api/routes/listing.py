@@ -65,7 +65,8 @@ Params = Annotated[ListParams, Depends()]
 def freshness(session: Session, now: datetime) -> list[Freshness]:
     """`as_of` for a response: each source's last success and lag."""
     return [Freshness(source=f.source, stream=f.stream, last_success=f.last_success,
-                      lag_seconds=f.lag_seconds) for f in as_of(session, now)]
+                      lag_seconds=f.lag_seconds, quarantined=f.quarantined)
+            for f in as_of(session, now)]
 
 
 def list_items(session: Session, viewer: Viewer, now: Clock, params: ListParams,

@@ -101,18 +101,27 @@ class AsOf:
     stream: str
     last_success: datetime | None
     lag_seconds: float | None
+    quarantined: int
 
 
 def as_of(session: Session, now: datetime) -> list[AsOf]:
-    """Every stream's last successful sync: what each view's `as_of` states.
+    """Every stream's last successful sync, lag and quarantined records: what each view's
+    `as_of` states.
 
-    Reads only sync runs (never the raw store), so it costs the same however much is synced.
+    Reads sync runs and the quarantined rows only (a partial index), never the whole raw
+    store, so it costs the same however much is synced.
     """
+    quarantined = {(slug, stream): n for slug, stream, n in session.execute(
+        select(Source.slug, RawRecord.stream, func.count())
+        .join(Source, Source.id == RawRecord.source_id)
+        .where(RawRecord.quarantine_reason.is_not(None), RawRecord.deleted_at.is_(None))
+        .group_by(Source.slug, RawRecord.stream))}
     rows = session.execute(
         select(Source.slug, SyncRun.stream, func.max(SyncRun.finished_at))
         .join(Source, Source.id == SyncRun.source_id)
         .where(SyncRun.status == "success")
         .group_by(Source.slug, SyncRun.stream)
         .order_by(Source.slug, SyncRun.stream)).all()
-    return [AsOf(slug, stream, last, (now - last).total_seconds() if last else None)
+    return [AsOf(slug, stream, last, (now - last).total_seconds() if last else None,
+                 quarantined.get((slug, stream), 0))
             for slug, stream, last in rows]
