@@ -271,8 +271,3 @@ class HttpClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
-
-
-def http_date(moment: datetime) -> str:
-    """An RFC 7231 date for headers."""
-    return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)

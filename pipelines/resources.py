@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
@@ -30,7 +30,6 @@ class Workhub:
     clock: Callable[[], datetime] = utcnow
     full: bool = False
     progress: ProgressCallback | None = None
-    landed: list[LandingStats] = field(default_factory=list)
     last_normalize: NormalizeStats | None = None
 
     @classmethod
@@ -49,18 +48,8 @@ class Workhub:
 
     def land(self, source: str, stream: str, batch: str | None = None) -> LandingStats:
         """Land one stream of one source from its cursor."""
-        stats = sync_stream(
-            self.sessions,
-            self.config,
-            source,
-            stream,
-            full=self.full,
-            batch=batch,
-            clock=self.clock,
-            progress=self.progress,
-        )
-        self.landed.append(stats)
-        return stats
+        return sync_stream(self.sessions, self.config, source, stream, full=self.full,
+                           batch=batch, clock=self.clock, progress=self.progress)
 
     def normalize(self, *, everything: bool = False) -> NormalizeStats:
         """Rebuild the graph rows of every raw record that changed."""

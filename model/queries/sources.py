@@ -54,14 +54,7 @@ def source_freshness(session: Session, now: datetime) -> list[StreamFreshness]:
             ).group_by(RawRecord.source_id, RawRecord.stream)
         )
     }
-    success = {
-        (source_id, stream): finished
-        for source_id, stream, finished in session.execute(
-            select(SyncRun.source_id, SyncRun.stream, func.max(SyncRun.finished_at))
-            .where(SyncRun.status == "success")
-            .group_by(SyncRun.source_id, SyncRun.stream)
-        )
-    }
+    success = {(f.source, f.stream): f for f in as_of(session, now)}
     latest_ids = select(func.max(SyncRun.id)).group_by(SyncRun.source_id, SyncRun.stream)
     latest = {
         (r.source_id, r.stream): r
@@ -72,7 +65,7 @@ def source_freshness(session: Session, now: datetime) -> list[StreamFreshness]:
     for source in session.scalars(select(Source).order_by(Source.slug)):
         streams = sorted({s for (sid, s) in [*latest, *counts] if sid == source.id})
         for stream in streams:
-            last_ok = success.get((source.id, stream))
+            fresh = success.get((source.slug, stream))
             run = latest.get((source.id, stream))
             total, deleted, quarantined = counts.get((source.id, stream), (0, 0, 0))
             out.append(
@@ -80,8 +73,8 @@ def source_freshness(session: Session, now: datetime) -> list[StreamFreshness]:
                     source=source.slug,
                     kind=source.kind,
                     stream=stream,
-                    last_success=last_ok,
-                    lag_seconds=(now - last_ok).total_seconds() if last_ok else None,
+                    last_success=fresh.last_success if fresh else None,
+                    lag_seconds=fresh.lag_seconds if fresh else None,
                     last_status=run.status if run else None,
                     last_error=run.error if run else None,
                     cursor=cursors.get((source.id, stream)),
