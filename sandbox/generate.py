@@ -9,7 +9,7 @@ The same seed gives the same files.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +24,7 @@ from sandbox.jira import JiraStore
 from sandbox.jira import populate as populate_jira
 from sandbox.org import Organisation, generate_org
 
-__all__ = ["Generated", "Stores", "caldav_people", "generate_world", "load_stores"]
+__all__ = ["TOOLS", "Generated", "Stores", "caldav_people", "generate_world", "load_stores"]
 
 
 @dataclass
@@ -79,9 +79,14 @@ def _caldav_files(org: Organisation, out: Path, rng: random.Random, now: datetim
     return count
 
 
+#: Every tool a world can hold.
+TOOLS = ("jira", "github", "ews", "confluence", "caldav")
+
+
 def generate_world(out: Path, *, people: int = 60, seed: int = 7,
-                   now: datetime, jira_deployment: str = "Cloud") -> Generated:
-    """Generate the organisation and every tool's world into `out`."""
+                   now: datetime, jira_deployment: str = "Cloud",
+                   tools: Iterable[str] = TOOLS) -> Generated:
+    """Generate the organisation and the chosen tools' worlds (all by default) into `out`."""
     org = generate_org(people, seed)
     org.meta = {"generated_for": now.isoformat(), "jira_deployment": jira_deployment}
     org.dump(out)
@@ -93,24 +98,35 @@ def generate_world(out: Path, *, people: int = 60, seed: int = 7,
         return random.Random(f"{seed}:{name}")
 
     counts: dict[str, int] = {}
-    jira = JiraStore(deployment=jira_deployment, clock=clock)
-    populate_jira(jira, org, rng("jira"), now)
-    jira.dump(out / "jira")
-    counts["jira issues"] = len(jira.issues)
-    github = GitHubStore(org.github_org, clock=clock)
-    populate_github(github, org, rng("github"), now)
-    github.dump(out / "github")
-    counts["github issues and pulls"] = sum(len(v) for v in github.issues.values())
-    ews = EwsStore(clock=clock)
-    populate_ews(ews, org, rng("ews"), now)
-    ews.dump(out / "ews")
-    counts["exchange items"] = len(ews.items)
-    confluence = ConfluenceStore(clock=clock)
-    populate_confluence(confluence, org, rng("confluence"), now)
-    confluence.dump(out / "confluence")
-    counts["confluence pages"] = len(confluence.pages)
-    counts["confluence tasks"] = len(confluence.tasks)
-    counts["caldav events"] = _caldav_files(org, out, rng("caldav"), now)
+    # One store at a time, each dropped once written, so a large world is generated in
+    # the memory of its largest tool rather than of all of them.
+    if "jira" in tools:
+        jira = JiraStore(deployment=jira_deployment, clock=clock)
+        populate_jira(jira, org, rng("jira"), now)
+        jira.dump(out / "jira")
+        counts["jira issues"] = len(jira.issues)
+        del jira
+    if "github" in tools:
+        github = GitHubStore(org.github_org, clock=clock)
+        populate_github(github, org, rng("github"), now)
+        github.dump(out / "github")
+        counts["github issues and pulls"] = sum(len(v) for v in github.issues.values())
+        del github
+    if "ews" in tools:
+        ews = EwsStore(clock=clock)
+        populate_ews(ews, org, rng("ews"), now)
+        ews.dump(out / "ews")
+        counts["exchange items"] = len(ews.items)
+        del ews
+    if "confluence" in tools:
+        confluence = ConfluenceStore(clock=clock)
+        populate_confluence(confluence, org, rng("confluence"), now)
+        confluence.dump(out / "confluence")
+        counts["confluence pages"] = len(confluence.pages)
+        counts["confluence tasks"] = len(confluence.tasks)
+        del confluence
+    if "caldav" in tools:
+        counts["caldav events"] = _caldav_files(org, out, rng("caldav"), now)
     return Generated(org, counts)
 
 
@@ -125,8 +141,19 @@ class Stores:
 
 
 def load_stores(folder: Path, clock: Callable[[], datetime] | None = None) -> Stores:
-    """Every stand-in's store, read back from a generated folder."""
-    return Stores(jira=JiraStore.load(folder / "jira", clock=clock),
-                  github=GitHubStore.load(folder / "github", clock=clock),
-                  ews=EwsStore.load(folder / "ews", clock=clock),
-                  confluence=ConfluenceStore.load(folder / "confluence", clock=clock))
+    """Every stand-in's store, read back from a generated folder (empty where the world
+    has no such tool)."""
+
+    def present(name: str) -> bool:
+        return (folder / name).is_dir()
+
+    org = Organisation.load(folder)
+    return Stores(
+        jira=JiraStore.load(folder / "jira", clock=clock) if present("jira")
+        else JiraStore(deployment=str(org.meta.get("jira_deployment", "Cloud")), clock=clock),
+        github=GitHubStore.load(folder / "github", clock=clock) if present("github")
+        else GitHubStore(org.github_org, clock=clock),
+        ews=EwsStore.load(folder / "ews", clock=clock) if present("ews")
+        else EwsStore(clock=clock),
+        confluence=ConfluenceStore.load(folder / "confluence", clock=clock)
+        if present("confluence") else ConfluenceStore(clock=clock))

@@ -12,6 +12,7 @@ import hashlib
 import json
 import random
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,20 @@ class Organisation:
 
     def person(self, person_id: str) -> OrgPerson:
         """The person with this id."""
-        return next(p for p in self.people if p.id == person_id)
+        return self._people_by_id[person_id]
 
     def team_of(self, person_id: str) -> OrgTeam:
         """The team a person works in."""
-        return next(t for t in self.teams if person_id in t.members)
+        return self._team_by_member[person_id]
+
+    # Indexes, built on first use: a large organisation is looked up thousands of times.
+    @cached_property
+    def _people_by_id(self) -> dict[str, OrgPerson]:
+        return {p.id: p for p in self.people}
+
+    @cached_property
+    def _team_by_member(self) -> dict[str, OrgTeam]:
+        return {m: t for t in reversed(self.teams) for m in t.members}
 
     def ground_truth(self) -> dict[str, dict[str, str | None]]:
         """Who is who: person id -> each tool's identifier for them."""

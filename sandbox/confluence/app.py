@@ -148,10 +148,13 @@ def _values(request: Request, name: str) -> list[str]:
     return out
 
 
-def _ids(request: Request, name: str) -> set[str] | None:
+def _ids(request: Request, name: str, most: int = 250) -> set[str] | None:
     values = _values(request, name)
     if not values:
         return None
+    if len(values) > most:
+        # The v2 OpenAPI's maxItems for the filter.
+        raise ConfluenceError(400, f"'{name}' takes at most {most} values")
     if not all(v.isdigit() for v in values):
         raise ConfluenceError(400, f"Invalid value for '{name}': ids are integers")
     return {str(int(v)) for v in values}
@@ -355,7 +358,7 @@ def _page_key(field: str) -> SortKey:
 
 
 def _pages(request: Request, store: ConfluenceStore, space_id: str | None) -> JSONResponse:
-    space_ids = {space_id} if space_id else _ids(request, "space-id")
+    space_ids = {space_id} if space_id else _ids(request, "space-id", most=100)
     page_ids = _ids(request, "id")
     statuses = _choices(request, "status", PAGE_LIST_STATUSES, DEFAULT_STATUSES)
     title = request.query_params.get("title")
@@ -366,7 +369,8 @@ def _pages(request: Request, store: ConfluenceStore, space_id: str | None) -> JS
     with store.lock:
         if space_id is not None and space_id not in store.spaces:
             raise ConfluenceError(404, f"No space with id {space_id}")
-        matches = [p for p in store.pages.values()
+        pool = store.pages.values() if space_ids is None else store.pages_in(space_ids)
+        matches = [p for p in pool
                    if p["status"] in statuses
                    and (space_ids is None or p["spaceId"] in space_ids)
                    and (page_ids is None or p["id"] in page_ids)
@@ -504,7 +508,8 @@ def create_app(store: ConfluenceStore, faults: FaultPlan | None = None) -> ASGIA
             return page_ids is not None and task["pageId"] in page_ids
 
         with store.lock:
-            matches = [t for t in store.tasks.values()
+            pool = store.tasks.values() if space_ids is None else store.tasks_in(space_ids)
+            matches = [t for t in pool
                        if task_visible(t)
                        and (status is None or t["status"] == status)
                        and (task_ids is None or t["id"] in task_ids)

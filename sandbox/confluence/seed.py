@@ -152,7 +152,7 @@ def _meeting(store: ConfluenceStore, space_id: str, parent_id: str, team: OrgTea
     written = held + timedelta(minutes=rng.randint(30, 90))
     page = store.create_page(space_id, title, body, scribe, parent_id=parent_id,
                              tasks=specs, at=written)
-    tasks = [t for t in store.tasks.values() if t["pageId"] == page["id"]]
+    tasks = store.page_tasks(page["id"])
 
     # Later happenings, applied in time order so versions stay chronological.
     events: list[tuple[datetime, int, str, str]] = []

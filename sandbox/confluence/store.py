@@ -128,6 +128,12 @@ class ConfluenceStore:
         #: body at that version), oldest first
         self.versions: dict[str, list[Json]] = {}
         self.tasks: dict[str, Json] = {}
+        # Indexes kept beside the dicts so that a large world is built and served in
+        # linear time: parent page id -> child page ids (in insertion order), page id ->
+        # its tasks.
+        self._kids: dict[str, dict[str, None]] = {}
+        self._tasks_of: dict[str, list[Json]] = {}
+        self._in_space: dict[str, dict[str, None]] = {}
         # Reentrant: mutations call each other (create_space creates its homepage).
         self.lock = threading.RLock()
         # Confluence ids are numeric strings; content ids share one sequence.
@@ -167,8 +173,21 @@ class ConfluenceStore:
                 "tinyui": f"/x/{_tiny(page['id'])}"}
 
     def _children(self, page_id: str) -> list[Json]:
-        return [p for p in self.pages.values()
-                if p["parentId"] == page_id and p["status"] != "deleted"]
+        return [p for p in (self.pages[k] for k in self._kids.get(page_id, ()))
+                if p["status"] != "deleted"]
+
+    def _reparent(self, page: Json, parent_id: str | None) -> None:
+        """Set a page's parent, keeping the children index in step."""
+        if page.get("parentId"):
+            self._kids.get(page["parentId"], {}).pop(page["id"], None)
+        page["parentId"] = parent_id
+        if parent_id:
+            self._kids.setdefault(parent_id, {})[page["id"]] = None
+
+    def _space_pages(self, space_id: str) -> list[Json]:
+        """The space's pages that are not deleted: its homepage and the tree below."""
+        home = self.pages.get(self.spaces[space_id].get("homepageId") or "")
+        return [home, *self._descendants(home["id"])] if home else []
 
     def _descendants(self, page_id: str) -> list[Json]:
         out: list[Json] = []
@@ -179,9 +198,20 @@ class ConfluenceStore:
                 todo.append(child["id"])
         return out
 
+    def pages_in(self, space_ids: Iterable[str]) -> list[Json]:
+        """Every stored page (any status) of the spaces."""
+        return [self.pages[k] for sid in space_ids for k in self._in_space.get(sid, ())]
+
+    def tasks_in(self, space_ids: Iterable[str]) -> list[Json]:
+        """Every stored task on a page of the spaces."""
+        return [t for p in self.pages_in(space_ids) for t in self._tasks_of.get(p["id"], ())]
+
+    def page_tasks(self, page_id: str) -> list[Json]:
+        """The page's tasks (stored objects), by local id."""
+        return self._page_tasks(page_id)
+
     def _page_tasks(self, page_id: str) -> list[Json]:
-        return sorted((t for t in self.tasks.values() if t["pageId"] == page_id),
-                      key=lambda t: int(t["localId"]))
+        return sorted(self._tasks_of.get(page_id, ()), key=lambda t: int(t["localId"]))
 
     def _new_version(self, page: Json, author_id: str, when: str, *, body: str,
                      title: str, message: str = "", minor_edit: bool = False) -> None:
@@ -248,6 +278,8 @@ class ConfluenceStore:
             "position": position, "authorId": author_id,
             "ownerId": owner_id or author_id, "lastOwnerId": None, "createdAt": when}
         self.pages[page_id] = page
+        self._reparent(page, parent_id)
+        self._in_space.setdefault(space_id, {})[page_id] = None
         self._new_version(page, author_id, when, body=body, title=title, message=message)
         return page
 
@@ -264,8 +296,8 @@ class ConfluenceStore:
                 if parent["spaceId"] != space["id"]:
                     raise ConfluenceError(400, "The parent page is in another space")
             when = self._now(at)
-            if any(p["title"] == title and p["spaceId"] == space["id"]
-                   and p["status"] == "current" for p in self.pages.values()):
+            if any(p["title"] == title and p["status"] == "current"
+                   for p in self._space_pages(space["id"])):
                 # Titles are unique among a space's current pages.
                 raise ConfluenceError(400, f"A page titled {title!r} already exists")
             page = self._insert_page(space["id"], title, body, author_id,
@@ -313,10 +345,12 @@ class ConfluenceStore:
                 raise ConfluenceError(400, "A page cannot move under itself")
             if parent["spaceId"] != target_space["id"]:
                 raise ConfluenceError(400, "The new parent is in another space")
-            page["parentId"] = parent["id"]
+            self._reparent(page, parent["id"])
             page["parentType"] = "page"
             page["position"] = len(self._children(parent["id"])) - 1
             for moved in [page, *subtree]:
+                self._in_space.get(moved["spaceId"], {}).pop(moved["id"], None)
+                self._in_space.setdefault(target_space["id"], {})[moved["id"]] = None
                 moved["spaceId"] = target_space["id"]
                 moved["_links"] = self._links(moved)
                 for task in self._page_tasks(moved["id"]):
@@ -352,7 +386,7 @@ class ConfluenceStore:
             if any(s["homepageId"] == page["id"] for s in self.spaces.values()):
                 raise ConfluenceError(400, "A space homepage cannot be deleted")
             for child in self._children(page["id"]):
-                child["parentId"] = page["parentId"]
+                self._reparent(child, page["parentId"])
             page["status"] = "trashed"
             return copy.deepcopy(page)
 
@@ -385,6 +419,7 @@ class ConfluenceStore:
             # What the body text says, kept to re-render the body on reassign/due change.
             "_text": spec.text}
         self.tasks[task_id] = task
+        self._tasks_of.setdefault(page["id"], []).append(task)
         return task
 
     def create_task(self, page_id: str, text: str, created_by: str, *,
@@ -501,6 +536,12 @@ class ConfluenceStore:
         for history in store.versions.values():
             history.sort(key=lambda v: v["number"])
         store.tasks = {t["id"]: t for t in read("tasks")}
+        for page in store.pages.values():
+            store._in_space.setdefault(page["spaceId"], {})[page["id"]] = None
+            if page["parentId"]:
+                store._kids.setdefault(page["parentId"], {})[page["id"]] = None
+        for task in store.tasks.values():
+            store._tasks_of.setdefault(task["pageId"], []).append(task)
         # Carry on the id sequences after the highest id in use.
         store._next_space = max((int(i) + 1 for i in store.spaces), default=98305)
         store._next_content = max((int(i) + 1 for i in store.pages), default=163841)

@@ -224,11 +224,29 @@ def _sort_key(name: str) -> Callable[[Issue], Any]:
     raise JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
 
 
+#: JQL whose answer moves with the clock: functions (`now()`) and offsets (`-7d`).
+_CLOCKED = re.compile(r"\(\s*\)|[-+]?\d+\s*[wdhm]\b")
+
+
 def run(store: JiraStore, jql: str, *, user: str | None = None) -> list[Issue]:
-    """The stored issues matching `jql`, in its ORDER BY (default `key DESC`)."""
+    """The stored issues matching `jql`, in its ORDER BY (default `key DESC`).
+
+    The answer is computed once per state of the store (and moment, for clocked JQL),
+    so paging through N hits costs one evaluation, not one per page. Callers must not
+    change the list.
+    """
     query = parse(jql)
     with store.lock:
-        ctx = _Ctx(store, store.clock(), user)
+        now = store.clock()
+        key = ("search", jql, user, now if _CLOCKED.search(jql) else None)
+        found: list[Issue] = store.memo(key, lambda: _evaluate(store, query, now, user))
+        return found
+
+
+def _evaluate(store: JiraStore, query: Query, now: datetime, user: str | None
+              ) -> list[Issue]:
+    with store.lock:
+        ctx = _Ctx(store, now, user)
         keep = _compile(ctx, query.where) if query.where is not None else None
         order = query.order or [("key", False)]
         getters = [(_sort_key(name), asc) for name, asc in order]

@@ -94,6 +94,7 @@ class JiraStore(JiraWorld):
                                "versionedRepresentations",
                      "id": issue_id, "self": f"{base}/rest/api/2/issue/{issue_id}",
                      "key": key, "fields": fields}
+            self.revision += 1
             self.issues[issue_id] = issue
             self.keys[key] = issue_id
             self.changelogs[issue_id] = []
@@ -225,6 +226,7 @@ class JiraStore(JiraWorld):
     def delete(self, key: str) -> None:
         """Delete an issue and its sub-tasks: they 404 and vanish from search."""
         with self.lock:
+            self.revision += 1
             issue = self.get(key)
             doomed = {issue["id"]} | {i["id"] for i in self.issues.values()
                                       if (i["fields"].get("parent") or {}).get("id")

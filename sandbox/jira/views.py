@@ -47,7 +47,12 @@ def select_fields(fields: dict[str, Any], spec: list[str], deployment: str) -> d
 
 
 def children_of(store: JiraStore) -> dict[str, list[dict[str, Any]]]:
-    """Parent issue id -> its sub-tasks (computed once per request)."""
+    """Parent issue id -> its sub-tasks (computed once per state of the store)."""
+    built: dict[str, list[dict[str, Any]]] = store.memo("children", lambda: _children(store))
+    return built
+
+
+def _children(store: JiraStore) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for issue in store.issues.values():
         parent = issue["fields"].get("parent")

@@ -73,6 +73,12 @@ class JiraWorld:
         self.counters: dict[str, int] = {"issue": 10000, "history": 10000, "worklog": 10000,
                                          "link": 10000, "project": 10000}
         self.lock = threading.RLock()  # the app's event loop and the test thread share it
+        #: bumped by every change, so that what is derived from the whole world (a
+        #: search's sorted hits, the sub-task index) is computed once per state, not per
+        #: page: a large world is then served in linear time
+        self.revision = 0
+        self._memo: dict[Any, Any] = {}
+        self._memo_revision = -1
 
     # ------------------------------------------------------------------ users, projects
 
@@ -81,6 +87,7 @@ class JiraWorld:
                  name: str | None = None, active: bool = True) -> dict[str, Any]:
         """Add a user; `name` is the Server username (defaults to the email's local part)."""
         with self.lock:
+            self.revision += 1
             record = {"accountId": account_id, "displayName": display_name,
                       "emailAddress": email, "emailVisible": email_visible,
                       "timeZone": time_zone, "active": active,
@@ -127,6 +134,7 @@ class JiraWorld:
     def add_project(self, key: str, name: str, lead: str | None = None) -> dict[str, Any]:
         """Add a (company-managed, software) project."""
         with self.lock:
+            self.revision += 1
             self.counters["project"] += 1
             pid = str(self.counters["project"])
             project = {"self": f"{self.base_url}/rest/api/2/project/{pid}", "id": pid,
@@ -193,12 +201,23 @@ class JiraWorld:
             store.changelogs[history.pop("issueId")].append(history)
         return store
 
+    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+        """`build()`, computed once per revision of the world and `key`."""
+        with self.lock:
+            if self._memo_revision != self.revision or len(self._memo) > 64:
+                self._memo.clear()
+                self._memo_revision = self.revision
+            if key not in self._memo:
+                self._memo[key] = build()
+            return self._memo[key]
+
     # ------------------------------------------------------------------ internals
 
     def _touch(self, issue: dict[str, Any], items: list[dict[str, Any]],
                author: str | None, at: datetime | None) -> None:
         """Bump `updated` and record one changelog history with `items`."""
         moment = at or self.clock()
+        self.revision += 1
         issue["fields"]["updated"] = format_time(moment)
         self.counters["history"] += 1
         self.changelogs[issue["id"]].append({
