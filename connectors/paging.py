@@ -24,10 +24,12 @@ __all__ = [
     "OffsetPaginator",
     "PageTokenPaginator",
     "Paginator",
+    "chunked",
     "paginate",
 ]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Paginator(ABC, Generic[R]):
@@ -153,3 +155,9 @@ class ChunkPaginator(Paginator[Any]):
     def next_token(self, response: Any, token: Any) -> int | None:
         nxt = int(token) + self.size
         return nxt if nxt < len(self.items) else None
+
+
+def chunked(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`values` in consecutive groups of at most `size` (for APIs that cap a filter's ids)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

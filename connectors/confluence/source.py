@@ -31,12 +31,16 @@ import httpx
 from connectors.base import Cursor, Page, RawItem, Snapshot, Source, Stream
 from connectors.errors import FatalError
 from connectors.http import HttpClient, RequestBudget
-from connectors.paging import NextLinkPaginator, paginate
+from connectors.paging import NextLinkPaginator, chunked, paginate
 
 __all__ = ["API", "ConfluenceSource", "PagesStream", "TasksStream", "budget_for", "parse_time"]
 
 #: Where the v2 REST API lives on a Confluence Cloud site.
 API = "/wiki/api/v2"
+#: The most ids one filter takes (the v2 OpenAPI's maxItems): /pages takes 100 space
+#: ids, /tasks and /spaces 250.
+MAX_PAGE_SPACES = 100
+MAX_IDS = 250
 
 _BUDGETS: dict[tuple[str, str], RequestBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
@@ -109,11 +113,13 @@ class ConfluenceSource(Source):
             if not self.space_keys:
                 raise FatalError(f"{self.name}: no spaces configured (sources[].spaces)")
             found: dict[str, dict[str, Any]] = {}
-            params = {"keys": ",".join(self.space_keys), "limit": 250}
-            for response in self.listing("/spaces", params):
-                for space in response["results"]:
-                    found[str(space["key"])] = {
-                        "id": str(space["id"]), "key": space["key"], "name": space.get("name")}
+            for keys in chunked(self.space_keys, MAX_IDS):
+                params = {"keys": ",".join(keys), "limit": 250}
+                for response in self.listing("/spaces", params):
+                    for space in response["results"]:
+                        found[str(space["key"])] = {"id": str(space["id"]),
+                                                    "key": space["key"],
+                                                    "name": space.get("name")}
             missing = [k for k in self.space_keys if k not in found]
             if missing:
                 raise FatalError(f"{self.name}: no such Confluence space(s): {missing}")
@@ -154,26 +160,29 @@ class PagesStream(Stream):
         stop_at = watermark - source.lookback if watermark else None
         newest = watermark
         present: set[str] = set()
-        params = {"space-id": ",".join(spaces), "sort": "-modified-date",
-                  "status": ["current", "archived"], "limit": source.page_size}
-        for response in source.listing("/pages", params):
-            records: list[RawItem] = []
-            done = False
-            for page in response["results"]:
-                modified = parse_time(page["version"]["createdAt"])
-                if stop_at is not None and modified < stop_at:
-                    done = True  # sorted newest first: the rest is older still
+        # /pages takes at most 100 space ids: larger sites are listed a group at a time,
+        # each group newest first down to the watermark.
+        for group in chunked(list(spaces), MAX_PAGE_SPACES):
+            params = {"space-id": ",".join(group), "sort": "-modified-date",
+                      "status": ["current", "archived"], "limit": source.page_size}
+            for response in source.listing("/pages", params):
+                records: list[RawItem] = []
+                done = False
+                for page in response["results"]:
+                    modified = parse_time(page["version"]["createdAt"])
+                    if stop_at is not None and modified < stop_at:
+                        done = True  # sorted newest first: the rest is older still
+                        break
+                    newest = max(newest, modified) if newest else modified
+                    present.add(str(page["id"]))
+                    space = spaces.get(str(page.get("spaceId")), {"id": page.get("spaceId")})
+                    records.append(RawItem(str(page["id"]),
+                                           _envelope("page", page, space, source.base_url())))
+                mark = client.requests
+                yield Page(records=records, requests=mark - before)
+                before = mark
+                if done:
                     break
-                newest = max(newest, modified) if newest else modified
-                present.add(str(page["id"]))
-                space = spaces.get(str(page.get("spaceId")), {"id": page.get("spaceId")})
-                records.append(RawItem(str(page["id"]),
-                                       _envelope("page", page, space, source.base_url())))
-            mark = client.requests
-            yield Page(records=records, requests=mark - before)
-            before = mark
-            if done:
-                break
         last = Page(deleted=self._trashed(spaces))
         if watermark is None:
             # A whole listing: whatever it did not name is gone (purged, moved away).
@@ -185,12 +194,13 @@ class PagesStream(Stream):
 
     def _trashed(self, spaces: dict[str, dict[str, Any]]) -> dict[str, str]:
         """Pages of the spaces in the trash or deleted: id -> reason."""
-        params = {"space-id": ",".join(spaces), "status": ["trashed", "deleted"],
-                  "limit": 250}
         out: dict[str, str] = {}
-        for response in self.source.listing("/pages", params):
-            for page in response["results"]:
-                out[str(page["id"])] = f"{page.get('status', 'deleted')} in Confluence"
+        for group in chunked(list(spaces), MAX_PAGE_SPACES):
+            params = {"space-id": ",".join(group), "status": ["trashed", "deleted"],
+                      "limit": 250}
+            for response in self.source.listing("/pages", params):
+                for page in response["results"]:
+                    out[str(page["id"])] = f"{page.get('status', 'deleted')} in Confluence"
         return out
 
 
@@ -209,21 +219,22 @@ class TasksStream(Stream):
         before = client.requests
         spaces = {s["id"]: s for s in source.spaces()}
         present: set[str] = set()
-        params = {"space-id": ",".join(spaces), "body-format": "storage",
-                  "limit": min(source.page_size, 250)}
         pending: Page | None = None
-        for response in source.listing("/tasks", params):
-            records = []
-            for task in response["results"]:
-                present.add(str(task["id"]))
-                space = spaces.get(str(task.get("spaceId")), {"id": task.get("spaceId")})
-                records.append(RawItem(str(task["id"]),
-                                       _envelope("task", task, space, source.base_url())))
-            if pending is not None:
-                yield pending
-            mark = client.requests
-            pending = Page(records=records, requests=mark - before)
-            before = mark
+        for group in chunked(list(spaces), MAX_IDS):
+            params = {"space-id": ",".join(group), "body-format": "storage",
+                      "limit": min(source.page_size, 250)}
+            for response in source.listing("/tasks", params):
+                records = []
+                for task in response["results"]:
+                    present.add(str(task["id"]))
+                    space = spaces.get(str(task.get("spaceId")), {"id": task.get("spaceId")})
+                    records.append(RawItem(str(task["id"]),
+                                           _envelope("task", task, space, source.base_url())))
+                if pending is not None:
+                    yield pending
+                mark = client.requests
+                pending = Page(records=records, requests=mark - before)
+                before = mark
         last = pending or Page()
         last.snapshot = Snapshot("", frozenset(present), "no longer listed by Confluence",
                                  source.max_delete_share)
