@@ -329,7 +329,7 @@ def test_faults_end_in_the_same_graph_as_a_clean_run(
         store, org = seeded(clock)
         with running(store, clock, org) as clean:
             sync_everything(clean_sessions, clean.config(per_page=10), NOW)
-        plan = FaultPlan(seed=11, server_errors=0.05, rate_limits=0.02, dropped=0.01)
+        plan = FaultPlan(seed=11, server_errors=0.1, rate_limits=0.04, dropped=0.02)
         with running(store, clock, org, plan) as faulty:
             sync_everything(db.sessions, faulty.config(per_page=10), NOW)
             statuses = set(faulty.recorder.statuses)
@@ -342,7 +342,7 @@ def test_faults_end_in_the_same_graph_as_a_clean_run(
 def test_exhausted_budget_waits_for_the_reset_and_completes(db: Database) -> None:
     clock = Clock(NOW)
     store, org = seeded(clock)
-    with running(store, clock, org, limit=20) as served:
+    with running(store, clock, org, limit=8) as served:
         sync_everything(db.sessions, served.config(), NOW)
         refused = served.recorder.statuses.count(403)
     assert clock.sleeps and max(clock.sleeps) > 0

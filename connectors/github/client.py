@@ -23,7 +23,13 @@ import httpx
 import requests
 
 from connectors.errors import FatalError, RetriableError
-from connectors.http import RequestBudget, error_for_response, retry_after_seconds, retrying
+from connectors.http import (
+    RequestBudget,
+    error_for_response,
+    json_body,
+    retry_after_seconds,
+    retrying,
+)
 from connectors.paging import LinkHeaderPaginator, Paginator, paginate
 
 __all__ = [
@@ -163,7 +169,7 @@ class GitHubClient:
         if status in accept:
             if status == 200:
                 try:
-                    response.json()
+                    json_body(response)
                 except ValueError as exc:  # a body cut short on the way
                     raise RetriableError(f"{self.source}: {path} sent unreadable JSON") from exc
             return response
@@ -194,7 +200,7 @@ class GitHubClient:
             rows: list[dict[str, Any]] | None = None
             open_end = bool((state or {}).get("open")) and number >= len(etags)
             if response.status_code != 304:
-                rows = [] if response.status_code in empty else response.json()
+                rows = [] if response.status_code in empty else json_body(response)
                 if not isinstance(rows, list):
                     raise FatalError(f"{self.source}: {path} did not answer a list")
                 tag = response.headers.get("etag")
@@ -225,7 +231,7 @@ class GitHubClient:
             if page.rows is None:  # unchanged, but its rows are needed now
                 response = self.get(path, {**params, "per_page": self.per_page,
                                            "page": page.number}, accept=(200, *empty))
-                page.rows = [] if response.status_code in empty else response.json()
+                page.rows = [] if response.status_code in empty else json_body(response)
             rows.extend(page.rows or [])
         return rows, new_state
 

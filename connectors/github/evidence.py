@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from connectors.github.client import GitHubClient
+from connectors.http import json_body
 
 __all__ = ["AuthorEmails", "commit_author", "is_noreply"]
 
@@ -84,6 +85,6 @@ class AuthorEmails:
         answer = self.client.get(f"/users/{login}", accept=(200, 404))
         if answer.status_code != 200:
             return None
-        body = answer.json()
+        body = json_body(answer)
         address = str(body.get("email") or "").strip() if isinstance(body, dict) else ""
         return address if "@" in address and not is_noreply(address) else None

@@ -2,8 +2,9 @@
 
 `issues` lists `GET /repos/{o}/{r}/issues?state=all&sort=updated&direction=asc&since=`
 from the cursor's watermark minus the lookback, every page asked with the ETag it had
-last time. When a page changed, each pull request on it gets one detail request (draft,
-head branch, requested reviewers); nothing else is fetched per item. After the changes
+last time. When a page changed, the details of its pull requests (draft, head branch,
+requested reviewers) come from the pulls listing, newest first, read only as far as
+needed (`connectors.github.pulls`); nothing is fetched per item. After the changes
 the listing is read once more from the new watermark, so the cursor holds that URL's
 ETags and the next run of an unchanged repository is answered by free 304s only.
 
@@ -32,8 +33,9 @@ from connectors.base import Cursor, Page, RawItem, Snapshot, Source, Stream
 from connectors.errors import FatalError
 from connectors.github.client import GitHubClient, budget_for
 from connectors.github.evidence import EMPTY_REPOSITORY, AuthorEmails
+from connectors.github.pulls import PullDetails
 from connectors.github.settings import GitHubSourceConfig
-from connectors.http import RequestBudget
+from connectors.http import RequestBudget, json_body
 from workhub.source_config import secret
 
 __all__ = ["CommitsStream", "GitHubSource", "IssuesStream", "MilestonesStream",
@@ -127,6 +129,7 @@ class IssuesStream(_RepoStream):
         newest: str | None = None
         since: str | None = None if full else repo.get("since")
         known = None if full else repo.get("list")
+        pulls = PullDetails(client, name)
         for _ in range(_PASSES):
             params = {"state": "all", "sort": "updated", "direction": "asc"}
             if since:
@@ -145,7 +148,7 @@ class IssuesStream(_RepoStream):
                     stamp = row.get("updated_at")
                     if isinstance(stamp, str) and (newest is None or stamp > newest):
                         newest = stamp
-                    item = self._item(repo_id, name, row, seen, deleted, since)
+                    item = self._item(repo_id, name, row, seen, deleted, pulls, since)
                     if item is not None:
                         records.append(item)
                 yield Page(records, deleted, cursor=copy.deepcopy(state),
@@ -164,6 +167,7 @@ class IssuesStream(_RepoStream):
         row: dict[str, Any],
         seen: set[tuple[Any, Any]],
         deleted: dict[str, str],
+        pulls: PullDetails,
         since: str | None = None,
     ) -> RawItem | None:
         """The raw record of one listed issue or pull request (None: already read).
@@ -180,12 +184,15 @@ class IssuesStream(_RepoStream):
         seen.add(marker)
         payload: dict[str, Any] = {"repo": name, "repo_id": repo_id, "issue": row}
         if isinstance(row.get("pull_request"), dict) and isinstance(number, int):
-            answer = self.client.get(f"/repos/{name}/pulls/{number}", accept=(200, 404, 410))
-            if answer.status_code in (404, 410):
+            answer = pulls.get(number, row.get("updated_at"))
+            if isinstance(answer, dict):
+                payload["pull"] = answer
+            elif answer.status_code in (404, 410):
                 deleted[external_id] = (
                     f"GitHub answered {answer.status_code} for pull request {name}#{number}")
                 return None
-            payload["pull"] = answer.json()
+            else:
+                payload["pull"] = json_body(answer)
         logins = [u["login"] for u in _people(row, payload.get("pull"))]
         emails = self.source.emails.of(name, logins, since)
         if emails:
@@ -237,7 +244,7 @@ class IssuesStream(_RepoStream):
                 continue
             answer = self.client.get(f"/repos/{name}/issues/{number}", accept=(200, 404, 410))
             if answer.status_code == 200:
-                body = answer.json()
+                body = json_body(answer)
                 where, moved = _repo_of(body), body.get("number")
                 if where.lower() == name.lower() and moved == number:
                     continue  # listed by the next run: it appeared while we swept
@@ -384,7 +391,7 @@ class GitHubSource(Source):
                 if answer.status_code == 304 and before:
                     kept[wanted] = before
                 else:
-                    body = answer.json()
+                    body = json_body(answer)
                     kept[wanted] = [int(body["id"]), str(body["full_name"]),
                                     answer.headers.get("etag", "")]
             return [(v[0], v[1]) for v in kept.values()], {"repos": kept}
