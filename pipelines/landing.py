@@ -8,7 +8,6 @@ records are compared by content hash, ends in the same state as an uninterrupted
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,8 @@ from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
 from model import RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
+from pipelines.prefetch import prefetched
+from workhub.jsonio import canonical
 from workhub.logs import get_logger
 
 __all__ = ["LandingStats", "content_hash", "ensure_source", "land_stream"]
@@ -31,8 +32,7 @@ log = get_logger(__name__)
 
 def content_hash(payload: dict[str, Any]) -> str:
     """SHA-256 of the payload in canonical JSON: equal content, equal hash."""
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(canonical(payload)).hexdigest()
 
 
 @dataclass
@@ -210,7 +210,7 @@ def land_stream(
         run_id = run.id
     cursor = None if full else read_cursor(sessions, source_id, stream.name)
     try:
-        for page in stream.read(cursor):
+        for page in prefetched(stream.read(cursor)):
             with sessions.begin() as session:
                 _land_page(session, source_id, stream.name, page, clock(), stats)
                 _record_run(session, run_id, stats, status="running")
