@@ -30,12 +30,14 @@ from tenacity import (
 )
 
 from connectors.errors import AuthError, FatalError, RetriableError
+from workhub.jsonio import loads
 
 __all__ = [
     "ConditionalResult",
     "HttpClient",
     "RequestBudget",
     "error_for_response",
+    "json_body",
     "retry_after_seconds",
     "retrying",
 ]
@@ -241,7 +243,7 @@ class HttpClient:
         """GET and decode JSON; a body that is not JSON is a FatalError."""
         response = self.request("GET", url, **kwargs)
         try:
-            return response.json()
+            return json_body(response)
         except ValueError as exc:
             raise FatalError(f"{self.source}: {url} did not answer JSON") from exc
 
@@ -271,3 +273,10 @@ class HttpClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The response's JSON, decoded once (orjson) and kept on the response for re-use."""
+    if "workhub.json" not in response.extensions:
+        response.extensions["workhub.json"] = loads(response.content)
+    return response.extensions["workhub.json"]

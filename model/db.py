@@ -10,6 +10,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from workhub import jsonio
+
 __all__ = ["make_engine", "make_sessionmaker", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,6 +27,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: JSON columns are written and read through orjson (raw payloads are most of the bytes).
+_JSON: dict[str, Any] = {"json_serializer": jsonio.dumps, "json_deserializer": jsonio.loads}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for a SQLite or PostgreSQL URL, with the pragmas SQLite needs."""
     if url.startswith("postgresql://"):
@@ -34,10 +40,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(url, **_JSON, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, **_JSON, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from model import BusyStatus, ItemKind, Response, Role, StatusCategory
+from workhub.jsonio import canonical
 
 __all__ = ["InvolvementDraft", "ItemDraft", "LinkDraft", "NormalizeError", "OccurrenceDraft"]
 
@@ -93,8 +93,7 @@ class ItemDraft:
                 sorted(_plain(i) for i in self.involvements),
                 [_plain(o) for o in self.occurrences],
                 sorted(_plain(link) for link in self.links)]
-        blob = json.dumps(data, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return hashlib.sha256(canonical(data)).hexdigest()
 
     def item_fields(self) -> dict[str, Any]:
         """The WorkItem columns of this draft."""

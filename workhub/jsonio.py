@@ -1,0 +1,32 @@
+"""JSON in and out through orjson: payloads are decoded, hashed and stored by the million.
+
+`canonical` is the one encoding content hashes are taken over (sorted keys, compact,
+UTF-8), so equal content always hashes equal; `dumps`/`loads` are what the database
+engine and the connectors use. orjson does each several times faster than the standard
+library, which the profile of a full sync showed spending a fifth of its time here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+__all__ = ["canonical", "dumps", "loads"]
+
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def canonical(value: Any) -> bytes:
+    """Sorted-key compact UTF-8 JSON; anything orjson cannot encode is written as str()."""
+    return orjson.dumps(value, option=_CANONICAL, default=str)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (what a JSON column stores)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+
+
+def loads(data: str | bytes | bytearray | memoryview) -> Any:
+    """Decode JSON text or bytes."""
+    return orjson.loads(data)
