@@ -228,21 +228,27 @@ def _normalize_batch(
         affected.add(fragment.key)
     session.flush()
     keys = sorted(affected)
-    # Two queries for the whole batch rather than two per item.
+    # A few queries for the whole batch rather than two per item. The records that
+    # describe the batch's items are looked up by id first: most are in the batch
+    # already, and loading them again would decode their payloads twice.
     describing: dict[str, list[RawRecord]] = {key: [] for key in keys}
     items: dict[str, WorkItem] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        for record in session.scalars(
-            select(RawRecord)
+    loaded = {record.id: record for record in records}
+    for chunk in _chunks(keys):
+        ids = session.execute(
+            select(RawRecord.id, RawRecord.item_key)
             .where(
                 RawRecord.item_key.in_(chunk),
                 RawRecord.deleted_at.is_(None),
                 RawRecord.quarantine_reason.is_(None),
             )
             .order_by(RawRecord.id)
-        ):
-            describing[record.item_key or ""].append(record)
+        ).all()
+        for more in _chunks([i for i, _ in ids if i not in loaded]):
+            loaded.update((r.id, r) for r in session.scalars(
+                select(RawRecord).where(RawRecord.id.in_(more))))
+        for record_id, key in ids:
+            describing[key or ""].append(loaded[record_id])
         items.update((i.key, i) for i in session.scalars(
             select(WorkItem).where(WorkItem.key.in_(chunk))))
     writes = _Writes()
