@@ -18,6 +18,10 @@ def configure_logging(level: str = "INFO") -> None:
     """Send structlog's events to stderr as `time level event key=value ...` lines."""
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
                         format="%(message)s")
+    # One INFO line per HTTP request (httpx) would drown the sync's own events and cost
+    # a formatted line per page; their warnings still show.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
