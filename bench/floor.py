@@ -26,11 +26,11 @@ class Floor:
     seconds: float = 0.0
 
 
-def _jira(client: httpx.Client, base: str, projects: list[str], floor: Floor) -> None:
+def _jira(client: httpx.Client, base: str, floor: Floor) -> None:
     token: str | None = None
-    jql = f"project in ({', '.join(projects)}) ORDER BY updated ASC"
     for _ in range(1_000_000):
-        params: dict[str, str | int] = {"jql": jql, "maxResults": 100, "fields": "*all"}
+        params: dict[str, str | int] = {"jql": "ORDER BY updated ASC", "maxResults": 100,
+                                        "fields": "*all"}
         if token:
             params["nextPageToken"] = token
         body = json.loads(client.get(f"{base}/rest/api/2/search/jql", params=params,
@@ -42,36 +42,49 @@ def _jira(client: httpx.Client, base: str, projects: list[str], floor: Floor) ->
             return
 
 
+def _linked(client: httpx.Client, url: str | None, floor: Floor,
+            headers: dict[str, str]) -> list[dict[str, object]]:
+    """Every row of a GitHub listing paged by its Link header."""
+    rows: list[dict[str, object]] = []
+    while url:  # the floor is deliberately the plainest loop there is
+        response = client.get(url, headers=headers)
+        floor.requests += 1
+        rows += json.loads(response.content)
+        url = response.links.get("next", {}).get("url")
+    return rows
+
+
 def _github(client: httpx.Client, base: str, org: str, floor: Floor) -> None:
     headers = {"Authorization": "token sandbox"}
-    repos = json.loads(client.get(f"{base}/orgs/{org}/repos", params={"per_page": 100},
-                                  headers=headers).content)
-    floor.requests += 1
+    repos = _linked(client, f"{base}/orgs/{org}/repos?per_page=100", floor, headers)
     for repo in repos:
-        url: str | None = f"{base}/repos/{org}/{repo['name']}/issues?state=all&per_page=100"
-        while url:  # the floor is deliberately the plainest loop there is
-            response = client.get(url, headers=headers)
-            floor.requests += 1
-            floor.records += len(json.loads(response.content))
-            url = response.links.get("next", {}).get("url")
+        prefix = f"{base}/repos/{org}/{repo['name']}"
+        floor.records += len(_linked(client, f"{prefix}/issues?state=all&per_page=100",
+                                     floor, headers))
+        floor.records += len(_linked(client, f"{prefix}/milestones?state=all&per_page=100",
+                                     floor, headers))
+        floor.records += len(_linked(client, f"{prefix}/commits?per_page=100", floor,
+                                     headers))
 
 
 def _confluence(client: httpx.Client, base: str, floor: Floor) -> None:
-    url: str | None = f"{base}/wiki/api/v2/pages?limit=250"
-    while url:
-        body = json.loads(client.get(url, auth=AUTH).content)
-        floor.requests += 1
-        floor.records += len(body.get("results", []))
-        nxt = body.get("_links", {}).get("next")
-        url = base + nxt if nxt else None
+    for kind in ("pages", "tasks"):
+        url: str | None = f"{base}/wiki/api/v2/{kind}?limit=100"
+        while url:
+            body = json.loads(client.get(url, auth=AUTH).content)
+            floor.requests += 1
+            floor.records += len(body.get("results", []))
+            nxt = body.get("_links", {}).get("next")
+            url = base + nxt if nxt else None
 
 
-def measure_floor(urls: dict[str, str], projects: list[str], org: str) -> Floor:
-    """Fetch and parse every Jira issue, GitHub issue and Confluence page once."""
+def measure_floor(urls: dict[str, str], org: str) -> Floor:
+    """Fetch and parse every Jira issue, GitHub issue, milestone and commit, and Confluence
+    page and task once: the resources the sync reads, a page at a time."""
     floor = Floor()
     started = time.perf_counter()
     with httpx.Client(timeout=60) as client:
-        _jira(client, urls["jira_base"], projects, floor)
+        _jira(client, urls["jira_base"], floor)
         _github(client, urls["github"], org, floor)
         _confluence(client, urls["confluence_base"], floor)
     floor.seconds = time.perf_counter() - started
