@@ -29,9 +29,13 @@ def test_an_error_comes_after_the_items_read_before_it() -> None:
         raise RuntimeError("page 3 failed")
 
     got: list[int] = []
-    with pytest.raises(RuntimeError, match="page 3 failed"):
+
+    def consume() -> None:
         for item in prefetched(pages()):
             got.append(item)
+
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        consume()
     assert got == [1, 2]
 
 
