@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sandbox.compact import sharing
 from sandbox.confluence import ConfluenceStore
 from sandbox.confluence import populate as populate_confluence
 from sandbox.ews import EwsStore
@@ -140,9 +141,14 @@ class Stores:
     confluence: ConfluenceStore
 
 
-def load_stores(folder: Path, clock: Callable[[], datetime] | None = None) -> Stores:
+def load_stores(folder: Path, clock: Callable[[], datetime] | None = None, *,
+                shared: bool = False) -> Stores:
     """Every stand-in's store, read back from a generated folder (empty where the world
-    has no such tool)."""
+    has no such tool). `shared` loads equal parts as one object each
+    (`sandbox.compact`): for serving a large world read-mostly."""
+    if shared:
+        with sharing():
+            return load_stores(folder, clock)
 
     def present(name: str) -> bool:
         return (folder / name).is_dir()

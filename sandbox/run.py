@@ -56,10 +56,12 @@ def upload_calendars(caldav_url: str, folder: Path) -> int:
 
 @contextmanager
 def running_sandbox(world: Path, radicale_storage: Path, *, faults: FaultPlan | None = None,
-                    ports: dict[str, int] | None = None) -> Iterator[RunningSandbox]:
-    """Serve the generated world until the block ends; stop everything it started."""
+                    ports: dict[str, int] | None = None,
+                    shared: bool = False) -> Iterator[RunningSandbox]:
+    """Serve the generated world until the block ends; stop everything it started.
+    `shared`: load it with equal parts shared (a large world served read-mostly)."""
     ports = ports or {}
-    stores = load_stores(world)
+    stores = load_stores(world, shared=shared)
     with ExitStack() as stack:
         urls = {
             "jira": stack.enter_context(serving(jira.create_app(stores.jira, faults),

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from sandbox.compact import read_jsonl
+
 __all__ = [
     "ConfluenceError",
     "ConfluenceStore",
@@ -526,8 +528,7 @@ class ConfluenceStore:
             path = folder / f"{name}.jsonl"
             if not path.exists():
                 return []
-            return [json.loads(line) for line in path.read_text("utf-8").splitlines()
-                    if line.strip()]
+            return read_jsonl(path)
 
         store.spaces = {s["id"]: s for s in read("spaces")}
         store.pages = {p["id"]: p for p in read("pages")}

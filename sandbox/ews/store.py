@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sandbox.compact import read_jsonl
 from sandbox.ews.changelog import Change, ChangeLog, SyncStateError
 from sandbox.ews.recurrence import occurrences
 
@@ -381,7 +382,7 @@ class EwsStore:
         """Read what `dump` wrote."""
         def rows(name: str) -> list[Any]:
             path = folder / f"{name}.jsonl"
-            return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            return read_jsonl(path)
 
         meta = rows("meta")[0]
         store = cls(clock=clock, retain=meta["retain"])

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sandbox.compact import read_jsonl
 from sandbox.github.commits import CommitsMixin
 from sandbox.github.payloads import (
     API_PATH,
@@ -444,5 +445,4 @@ def _write(path: Path, rows: Iterable[Any]) -> None:
 
 
 def _read(path: Path) -> list[Any]:
-    with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+    return read_jsonl(path)

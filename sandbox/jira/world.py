@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from sandbox.compact import read_jsonl
 from sandbox.jira.catalog import (
     FIELD_EPIC_LINK,
     FIELD_SPRINT,
@@ -187,8 +188,7 @@ class JiraWorld:
         """Read what `dump` wrote."""
 
         def rows(name: str) -> list[dict[str, Any]]:
-            text = (folder / f"{name}.jsonl").read_text()
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return read_jsonl(folder / f"{name}.jsonl")
 
         meta = rows("meta")[0]
         store = cls(meta["deployment"], clock, meta["base_url"])
