@@ -172,13 +172,18 @@ def _land_page(
             max_share=page.snapshot.max_delete_share,
         )
     if page.cursor is not None:
-        cursor = session.get(SyncCursor, (source_id, stream))
-        if cursor is None:
+        # Written without loading the old value: a cursor can be large (GitHub's holds
+        # every repository's ETags) and loading and comparing it costs as much again.
+        written = session.execute(
+            update(SyncCursor)
+            .where(SyncCursor.source_id == source_id, SyncCursor.stream == stream)
+            .values(value=page.cursor, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not written.rowcount:  # type: ignore[attr-defined]
             session.add(
                 SyncCursor(source_id=source_id, stream=stream, value=page.cursor, updated_at=now)
             )
-        else:
-            cursor.value, cursor.updated_at = page.cursor, now
 
 
 def read_cursor(sessions: sessionmaker[Session], source_id: int, stream: str) -> Cursor | None:

@@ -25,7 +25,7 @@ conditionally like `issues`; a commit is evidence, not work.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,8 @@ __all__ = ["CommitsStream", "GitHubSource", "IssuesStream", "MilestonesStream",
 
 #: Passes over the change listing per run: the changes, then the settled window; a third
 #: only when something changed while we read.
+#: Repositories between two writes of a stream's cursor (see `_checkpointed`).
+CHECKPOINT_REPOS = 50
 _PASSES = 3
 
 
@@ -94,6 +96,30 @@ class _RepoStream(Stream):
         self.source = source
         self.client = source.client
 
+    def _checkpointed(
+        self, repos: list[tuple[int, str]], state: dict[str, Any],
+        pages_of: Callable[[int, str], Iterator[Page]],
+    ) -> Iterator[Page]:
+        """Every repository's pages, with the cursor (which holds every repository's
+        state) on the last page of every `CHECKPOINT_REPOS`-th repository and of the last.
+
+        Writing it with each page would cost O(repositories) a page, O(n²) a sync in a
+        large organisation; a sync cut short re-reads at most that many repositories,
+        and content hashes make the re-reading write nothing.
+        """
+        for done, (repo_id, name) in enumerate(repos, 1):
+            held: Page | None = None
+            for page in pages_of(repo_id, name):
+                if held is not None:
+                    yield held
+                held = page
+            held = held or Page()
+            if done % CHECKPOINT_REPOS == 0 or done == len(repos):
+                held.cursor = copy.deepcopy(state)
+            yield held
+        if not repos:
+            yield Page(cursor=state)
+
     def _start(self, cursor: Cursor | None) -> tuple[list[tuple[int, str]], dict[str, Any]]:
         """The repositories, and the new cursor carrying each one's old state."""
         old = copy.deepcopy(cursor or {})
@@ -114,10 +140,8 @@ class IssuesStream(_RepoStream):
     def read(self, cursor: Cursor | None) -> Iterator[Page]:
         full = not cursor
         repos, state = self._start(cursor)
-        for repo_id, name in repos:
-            yield from self._read_repo(repo_id, name, state, full)
-        if not repos:
-            yield Page(cursor=state)
+        yield from self._checkpointed(
+            repos, state, lambda repo_id, name: self._read_repo(repo_id, name, state, full))
 
     def _read_repo(
         self, repo_id: int, name: str, state: dict[str, Any], full: bool
@@ -151,8 +175,7 @@ class IssuesStream(_RepoStream):
                     item = self._item(repo_id, name, row, seen, deleted, pulls, since)
                     if item is not None:
                         records.append(item)
-                yield Page(records, deleted, cursor=copy.deepcopy(state),
-                           requests=client.requests - mark)
+                yield Page(records, deleted, requests=client.requests - mark)
                 mark = client.requests
             following = _since(newest, timedelta(minutes=cfg.lookback_minutes))
             if not changed or following is None or following == since:
@@ -228,7 +251,6 @@ class IssuesStream(_RepoStream):
                     reason="no longer listed by GitHub",
                     max_delete_share=cfg.max_delete_share,
                 )
-        page.cursor = copy.deepcopy(state)
         page.requests = client.requests - mark
         return page
 
@@ -274,10 +296,9 @@ class CommitsStream(_RepoStream):
 
     def read(self, cursor: Cursor | None) -> Iterator[Page]:
         repos, state = self._start(cursor)
-        for repo_id, name in repos:
-            yield from self._read_repo(repo_id, name, state, full=not cursor)
-        if not repos:
-            yield Page(cursor=state)
+        yield from self._checkpointed(
+            repos, state,
+            lambda repo_id, name: self._read_repo(repo_id, name, state, full=not cursor))
 
     def _read_repo(
         self, repo_id: int, name: str, state: dict[str, Any], full: bool
@@ -309,14 +330,13 @@ class CommitsStream(_RepoStream):
                         newest = stamp
                     records.append(RawItem(str(sha), {"repo": name, "repo_id": repo_id,
                                                       "commit": row}))
-                yield Page(records, cursor=copy.deepcopy(state),
-                           requests=client.requests - mark)
+                yield Page(records, requests=client.requests - mark)
                 mark = client.requests
             following = _since(newest, timedelta(minutes=cfg.lookback_minutes))
             if not changed or following is None or following == since:
                 break
             since, known = following, None
-        yield Page(cursor=copy.deepcopy(state), requests=client.requests - mark)
+        yield Page(requests=client.requests - mark)
 
 
 class MilestonesStream(_RepoStream):
@@ -328,30 +348,33 @@ class MilestonesStream(_RepoStream):
 
     def read(self, cursor: Cursor | None) -> Iterator[Page]:
         repos, state = self._start(cursor)
-        full = not cursor
-        for repo_id, name in repos:
-            mark = self.client.requests
-            repo = state["repos"][str(repo_id)]
-            rows, repo["list"] = self.client.listing(
-                f"/repos/{name}/milestones",
-                {"state": "all", "sort": "due_on", "direction": "asc"},
-                None if full else repo.get("list"))
-            page = Page()
-            if rows is not None:
-                page.records = [
-                    RawItem(f"{repo_id}/{row.get('number')}",
-                            {"repo": name, "repo_id": repo_id, "milestone": row})
-                    for row in rows if isinstance(row, dict)]
-                # A milestone listing is answered whole: what it lacks was deleted.
-                page.snapshot = Snapshot(
-                    scope=f"{repo_id}/",
-                    present_ids=frozenset(r.external_id for r in page.records),
-                    reason="milestone deleted on GitHub")
-            page.cursor = copy.deepcopy(state)
-            page.requests = self.client.requests - mark
-            yield page
-        if not repos:
-            yield Page(cursor=state)
+        yield from self._checkpointed(
+            repos, state, lambda repo_id, name: self._read_repo(repo_id, name, state,
+                                                               full=not cursor))
+
+    def _read_repo(
+        self, repo_id: int, name: str, state: dict[str, Any], full: bool
+    ) -> Iterator[Page]:
+        """The repository's milestones, as one page (a conditional listing)."""
+        mark = self.client.requests
+        repo = state["repos"][str(repo_id)]
+        rows, repo["list"] = self.client.listing(
+            f"/repos/{name}/milestones",
+            {"state": "all", "sort": "due_on", "direction": "asc"},
+            None if full else repo.get("list"))
+        page = Page()
+        if rows is not None:
+            page.records = [
+                RawItem(f"{repo_id}/{row.get('number')}",
+                        {"repo": name, "repo_id": repo_id, "milestone": row})
+                for row in rows if isinstance(row, dict)]
+            # A milestone listing is answered whole: what it lacks was deleted.
+            page.snapshot = Snapshot(
+                scope=f"{repo_id}/",
+                present_ids=frozenset(r.external_id for r in page.records),
+                reason="milestone deleted on GitHub")
+        page.requests = self.client.requests - mark
+        yield page
 
 
 class GitHubSource(Source):
