@@ -41,14 +41,16 @@ def measure(url: str, token: str, seconds: float, clients: int) -> dict[str, flo
 
 
 def main() -> None:
-    """`python -m bench.load BASE TOKEN SECONDS CLIENTS name=path ...` -> JSON on stdout."""
+    """`python -m bench.load BASE TOKEN SECONDS CLIENTS name=path[@clients] ...` -> JSON."""
     base, token, seconds, clients = sys.argv[1], sys.argv[2], float(sys.argv[3]), \
         int(sys.argv[4])
     results = {}
     for spec in sys.argv[5:]:
-        name, _, path = spec.partition("=")
+        # name=path, or name=path@N to use N clients for that endpoint
+        name, _, target = spec.partition("=")
+        path, _, alone = target.partition("@")
         httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=120)
-        results[name] = measure(base + path, token, seconds, clients)
+        results[name] = measure(base + path, token, seconds, int(alone or clients))
     print(json.dumps(results), flush=True)
 
 

@@ -7,12 +7,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from model.base import Base
 from workhub import jsonio
 
-__all__ = ["make_engine", "make_sessionmaker", "upgrade"]
+__all__ = ["make_engine", "make_sessionmaker", "refresh_statistics", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,6 +45,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **_JSON, **kwargs)
+
+
+def refresh_statistics(session: Session) -> None:
+    """Bring the query planner's statistics up to date after a large change
+    (ANALYZE of the work graph's tables)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Our tables only (in the search path's schema), not the whole database.
+        session.execute(text("ANALYZE " + ", ".join(
+            f'"{table.name}"' for table in Base.metadata.sorted_tables)))
+    else:
+        # Sampled (analysis_limit): seconds on a million rows become milliseconds.
+        session.execute(text("PRAGMA analysis_limit=1000"))
+        session.execute(text("ANALYZE"))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

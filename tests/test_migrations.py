@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
-from conftest import Database
-from model import Base
+from conftest import NOW, Database
+from model import Base, RawRecord, Source
+from model.db import refresh_statistics
 
 
 def test_migrated_schema_matches_the_models(db: Database) -> None:
@@ -30,3 +31,22 @@ def test_migrated_schema_matches_the_models(db: Database) -> None:
         "link",
         "source",
     } <= tables
+
+
+def test_refresh_statistics_gives_the_planner_row_counts(db: Database) -> None:
+    with db.sessions.begin() as session:
+        source = Source(slug="s", kind="jira")
+        session.add(source)
+        session.flush()
+        session.add_all(RawRecord(source_id=source.id, stream="issues", external_id=str(n),
+                                  payload={}, content_hash="h", fetched_at=NOW)
+                        for n in range(50))
+    with db.sessions.begin() as session:
+        refresh_statistics(session)
+        if session.get_bind().dialect.name == "postgresql":
+            rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = "
+                                       "'raw_record'::regclass"))
+        else:
+            rows = session.scalar(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = "
+                                       "'raw_record'"))
+    assert rows and rows > 0

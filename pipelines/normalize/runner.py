@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from model import Involvement, Link, Occurrence, RawRecord, Role, Source, WorkItem
+from model.db import refresh_statistics
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
 from pipelines.normalize.context import Fragment, NormalizeContext
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
@@ -279,6 +280,12 @@ def _normalize_batch(
     _write_batch(session, book, writes)
 
 
+#: Records after which a run refreshes the planner's statistics: a first sync of a large
+#: organisation otherwise leaves PostgreSQL planning as for empty tables until autovacuum
+#: gets to them (seen: the partial quarantine index ignored, 60 ms per view instead of 0.05).
+REFRESH_STATISTICS_AFTER = 10_000
+
+
 def normalize(
     sessions: sessionmaker[Session],
     config: WorkhubConfig,
@@ -310,6 +317,9 @@ def normalize(
                 break
             book = IdentityBook(session, resolver, people)
             _normalize_batch(session, ctx, book, records, stats)
+    if stats.records >= REFRESH_STATISTICS_AFTER:
+        with sessions.begin() as session:
+            refresh_statistics(session)
     log.info("graph.normalized", records=stats.records, new=stats.new, changed=stats.changed,
              deleted=stats.deleted, quarantined=stats.quarantined)
     return stats
