@@ -31,7 +31,12 @@ class RawRecord(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "stream", "external_id"),
         Index(None, "item_key"),
-        Index(None, "needs_normalizing"),
+        # Partial: only the records waiting to be normalized, in id order, so taking the
+        # next batch costs the batch (a plain boolean index, or none, made PostgreSQL
+        # walk the primary key past every record already done: O(n²) over a first sync).
+        Index("ix_raw_record_pending", "id",
+              sqlite_where=text("needs_normalizing = 1"),
+              postgresql_where=text("needs_normalizing")),
         # Partial: only quarantined rows, so every view can count them for its `as_of`.
         Index("ix_raw_record_quarantined", "source_id", "stream",
               sqlite_where=text("quarantine_reason IS NOT NULL"),

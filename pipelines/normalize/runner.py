@@ -308,7 +308,8 @@ def normalize(
             records = list(
                 session.scalars(
                     select(RawRecord)
-                    .where(RawRecord.needs_normalizing.is_(True))
+                    # Renders as the pending index's own condition on either database.
+                    .where(RawRecord.needs_normalizing)
                     .order_by(RawRecord.id)
                     .limit(batch_size)
                 )
