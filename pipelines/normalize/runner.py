@@ -301,6 +301,10 @@ def normalize(
         if everything:
             session.execute(update(RawRecord).values(needs_normalizing=True))
         sources = {s.id: (s.slug, s.kind) for s in session.scalars(select(Source))}
+        pending = session.scalar(select(func.count()).where(RawRecord.needs_normalizing))
+        if (pending or 0) >= REFRESH_STATISTICS_AFTER:
+            # A first sync has just filled the tables the batches below look up.
+            refresh_statistics(session)
     ctx = NormalizeContext(config=config, now=now, sources=sources)
     resolver = IdentityResolver(config.org)
     while True:
