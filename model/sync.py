@@ -46,7 +46,10 @@ class RawRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
     stream: Mapped[str] = mapped_column(String(64))
-    external_id: Mapped[str] = mapped_column(String(500))
+    #: Compared byte by byte (collation "C" on PostgreSQL; SQLite's default), so that the
+    #: ids under a prefix are one range of the unique index (see `pipelines.landing`).
+    external_id: Mapped[str] = mapped_column(
+        String(500).with_variant(String(500, collation="C"), "postgresql"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     content_hash: Mapped[str] = mapped_column(String(64))
     fetched_at: Mapped[datetime]

@@ -24,7 +24,7 @@ from pipelines.prefetch import prefetched
 from workhub.jsonio import canonical
 from workhub.logs import get_logger
 
-__all__ = ["LandingStats", "content_hash", "ensure_source", "land_stream"]
+__all__ = ["LandingStats", "content_hash", "ensure_source", "land_stream", "prefix_end"]
 
 ProgressCallback = Callable[["LandingStats"], None]
 log = get_logger(__name__)
@@ -106,6 +106,14 @@ def _store_records(
             stats.unchanged += 1
 
 
+def prefix_end(prefix: str) -> str:
+    """The least string above every string that starts with `prefix`."""
+    stripped = prefix.rstrip("\U0010ffff")
+    if not stripped:
+        return "\U0010ffff" * (len(prefix) + 1)  # nothing sorts above: no upper bound
+    return stripped[:-1] + chr(ord(stripped[-1]) + 1)
+
+
 def _tombstone(
     session: Session,
     source_id: int,
@@ -129,8 +137,12 @@ def _tombstone(
     )
     if ids is not None:
         query = query.where(RawRecord.external_id.in_(list(ids)))
-    if prefix is not None:
-        query = query.where(RawRecord.external_id.startswith(prefix, autoescape=True))
+    if prefix:
+        # A range of the unique index rather than LIKE, which neither database can look
+        # up by: one repository's sweep would otherwise read every record of the stream.
+        # Ids compare byte by byte (see RawRecord.external_id), so the range is exact.
+        query = query.where(RawRecord.external_id >= prefix,
+                            RawRecord.external_id < prefix_end(prefix))
     live = session.execute(query).all()
     doomed = [row_id for row_id, ext in live if ext not in keep]
     if max_share is not None and live and len(doomed) > max_share * len(live):
