@@ -41,10 +41,10 @@ from workhub.source_config import secret
 __all__ = ["CommitsStream", "GitHubSource", "IssuesStream", "MilestonesStream",
            "format_ranges", "parse_ranges"]
 
-#: Passes over the change listing per run: the changes, then the settled window; a third
-#: only when something changed while we read.
 #: Repositories between two writes of a stream's cursor (see `_checkpointed`).
 CHECKPOINT_REPOS = 50
+#: Passes over the change listing per run: the changes, then the settled window; a third
+#: only when something changed while we read.
 _PASSES = 3
 
 
