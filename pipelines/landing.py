@@ -107,11 +107,9 @@ def _store_records(
 
 
 def prefix_end(prefix: str) -> str:
-    """The least string above every string that starts with `prefix`."""
-    stripped = prefix.rstrip("\U0010ffff")
-    if not stripped:
-        return "\U0010ffff" * (len(prefix) + 1)  # nothing sorts above: no upper bound
-    return stripped[:-1] + chr(ord(stripped[-1]) + 1)
+    """The least string above every string that starts with `prefix` (a non-empty scope
+    such as "<repo id>/": its last character, one up)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _tombstone(
