@@ -154,6 +154,7 @@ class IssuesStream(_RepoStream):
         since: str | None = None if full else repo.get("since")
         known = None if full else repo.get("list")
         pulls = PullDetails(client, name)
+        listed: set[int] = set()
         for _ in range(_PASSES):
             params = {"state": "all", "sort": "updated", "direction": "asc"}
             if since:
@@ -169,6 +170,8 @@ class IssuesStream(_RepoStream):
                 for row in page.rows:
                     if not isinstance(row, dict):
                         continue
+                    if isinstance(row.get("number"), int):
+                        listed.add(row["number"])
                     stamp = row.get("updated_at")
                     if isinstance(stamp, str) and (newest is None or stamp > newest):
                         newest = stamp
@@ -181,7 +184,8 @@ class IssuesStream(_RepoStream):
             if not changed or following is None or following == since:
                 break
             since, known = following, None
-        yield self._sweep(repo_id, name, repo, state, full, mark)
+        # A full run listed every issue already: that listing is the sweep.
+        yield self._sweep(repo_id, name, repo, full, mark, listed if full else None)
 
     def _item(
         self,
@@ -227,23 +231,28 @@ class IssuesStream(_RepoStream):
         repo_id: int,
         name: str,
         repo: dict[str, Any],
-        state: dict[str, Any],
         full: bool,
         mark: int,
+        listed: set[int] | None = None,
     ) -> Page:
-        """The last page of a repository: the id sweep when it is due, and the cursor."""
+        """The last page of a repository: the id sweep when it is due (over `listed`, the
+        numbers a whole listing just named, when given)."""
         client, cfg = self.client, self.source.cfg
         now = client.budget.clock()
         swept = repo.get("swept")
         page = Page()
         if full or swept is None or now - float(swept) >= cfg.sweep_hours * 3600:
-            rows, repo["sweep"] = client.listing(
-                f"/repos/{name}/issues", {"state": "all", "sort": "created", "direction": "asc"},
-                None if full else repo.get("sweep"))
+            present: set[int] | None = listed
+            if present is None:
+                rows, repo["sweep"] = client.listing(
+                    f"/repos/{name}/issues",
+                    {"state": "all", "sort": "created", "direction": "asc"},
+                    None if full else repo.get("sweep"))
+                present = None if rows is None else {
+                    int(r["number"]) for r in rows
+                    if isinstance(r, dict) and isinstance(r.get("number"), int)}
             repo["swept"] = now
-            if rows is not None:
-                present = {int(r["number"]) for r in rows
-                           if isinstance(r, dict) and isinstance(r.get("number"), int)}
+            if present is not None:
                 page.deleted = self._vanished(repo_id, name, repo, present, full)
                 page.snapshot = Snapshot(
                     scope=f"{repo_id}/",
