@@ -80,6 +80,7 @@ class JiraWorld:
         self.revision = 0
         self._memo: dict[Any, Any] = {}
         self._memo_revision = -1
+        self._user_ids: dict[str, str] = {}  # lower-cased identifier -> accountId
 
     # ------------------------------------------------------------------ users, projects
 
@@ -95,16 +96,19 @@ class JiraWorld:
                       "name": name or email.split("@")[0],
                       "key": f"JIRAUSER{10000 + len(self.users)}"}
             self.users[account_id] = record
+            self._index_user(record)
             return record
+
+    def _index_user(self, record: dict[str, Any]) -> None:
+        # Every identifier a user answers to: a search names its caller on every page,
+        # and scanning 50,000 users for it cost more than the page itself.
+        for key in ("accountId", "name", "key", "emailAddress"):
+            self._user_ids.setdefault(str(record[key]).lower(), record["accountId"])
 
     def find_user(self, ident: str) -> dict[str, Any] | None:
         """The user record whose accountId, username, user key or email is `ident`."""
-        ident = ident.lower()
-        for record in self.users.values():
-            if ident in (record["accountId"].lower(), record["name"].lower(),
-                         record["key"].lower(), record["emailAddress"].lower()):
-                return record
-        return None
+        account_id = self._user_ids.get(ident.lower())
+        return self.users.get(account_id) if account_id else None
 
     def user_json(self, account_id: str) -> dict[str, Any]:
         """The user object as this deployment shows it (Cloud hides most emails)."""
@@ -194,6 +198,8 @@ class JiraWorld:
         store = cls(meta["deployment"], clock, meta["base_url"])
         store.counters, store.keys = meta["counters"], meta["keys"]
         store.users = {u["accountId"]: u for u in rows("users")}
+        for record in store.users.values():
+            store._index_user(record)
         store.projects = {p["key"]: p for p in rows("projects")}
         store.issues = {i["id"]: i for i in rows("issues")}
         store.changelogs = {i: [] for i in store.issues}
