@@ -307,6 +307,7 @@ def normalize(
             refresh_statistics(session)
     ctx = NormalizeContext(config=config, now=now, sources=sources)
     resolver = IdentityResolver(config.org)
+    refresh_at = REFRESH_STATISTICS_AFTER
     while True:
         with sessions.begin() as session:
             records = list(
@@ -322,6 +323,13 @@ def normalize(
                 break
             book = IdentityBook(session, resolver, people)
             _normalize_batch(session, ctx, book, records, stats)
+        if stats.records >= refresh_at:
+            # Tables that started empty (identities, items) are planned as empty until
+            # analyzed, down to PostgreSQL's foreign-key checks: seen, 70,000 sequential
+            # scans of `identity` in one first sync. Doubling keeps this to a few runs.
+            with sessions.begin() as session:
+                refresh_statistics(session)
+            refresh_at *= 2
     if stats.records >= REFRESH_STATISTICS_AFTER:
         with sessions.begin() as session:
             refresh_statistics(session)
