@@ -82,15 +82,16 @@ def _config(org: Organisation, urls: dict[str, str], database_url: str) -> dict[
 
 
 def _change_one_percent(urls: dict[str, str], org: Organisation, issues: int,
-                        rng: random.Random) -> int:
-    """Edit 1 % of the Jira issues through the sandbox's mutation API."""
+                        rng: random.Random, tag: str) -> int:
+    """Edit 1 % of the Jira issues through the sandbox's mutation API (with `tag` in the
+    new summaries: an edit that repeats an earlier run's summary changes nothing)."""
     keys = [f"{t.jira_project}-{n}" for t in org.teams for n in range(1, 60)]
     chosen = rng.sample(keys, min(len(keys), max(1, issues // 100)))
     done = 0
     with httpx.Client(base_url=urls["jira_base"], timeout=30) as client:
         for key in chosen:
             response = client.post(f"/_sandbox/jira/issues/{key}/edit",
-                                   json={"fields": {"summary": f"Edited {key}"}})
+                                   json={"fields": {"summary": f"Edited {key} ({tag})"}})
             done += response.status_code < 300
     return done
 
@@ -142,7 +143,7 @@ def run_database(kind: str, urls: dict[str, str], org: Organisation,
 
     phase("full", _child("bench.syncer", str(config_path), "full"))
     phase("again", _child("bench.syncer", str(config_path), "again"))
-    changed = _change_one_percent(urls, org, out["full"]["fetched"], random.Random(1))
+    changed = _change_one_percent(urls, org, out["full"]["fetched"], random.Random(1), kind)
     phase("changed_1pct", _child("bench.syncer", str(config_path), "again") | {
         "mutated": changed})
     phase("renormalize", _child("bench.syncer", str(config_path), "normalize"))
