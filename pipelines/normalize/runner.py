@@ -11,7 +11,7 @@ quarantined with its reason and the rest goes on.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.paging import chunked
 from model import Involvement, Link, Occurrence, RawRecord, Role, Source, WorkItem
 from model.db import refresh_statistics
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
@@ -121,15 +122,10 @@ def _stage_item(session: Session, writes: _Writes, item: WorkItem | None,
     writes.items.append((item, draft))
 
 
-def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 def _targets(session: Session, refs: set[str]) -> dict[str, int]:
     """The live item each reference names (the oldest, should two tools share one)."""
     out: dict[str, int] = {}
-    for chunk in _chunks(sorted(refs)):
+    for chunk in chunked(sorted(refs), IN_LIST):
         for ref, item_id in session.execute(
                 select(WorkItem.ref, func.min(WorkItem.id))
                 .where(WorkItem.ref.in_(chunk), WorkItem.deleted_at.is_(None))
@@ -149,7 +145,7 @@ def _write_batch(session: Session, book: IdentityBook, writes: _Writes) -> None:
     identities = [[book.get(inv.namespace, inv.value, inv.display_name, inv.email)
                    for inv in draft.involvements] for _, draft in writes.items]
     session.flush()  # one flush: ids for new items and identities
-    for ids in _chunks(writes.replaced):
+    for ids in chunked(writes.replaced, IN_LIST):
         for table in (Involvement, Occurrence):
             session.execute(delete(table).where(table.item_id.in_(ids)))
         session.execute(delete(Link).where(Link.from_item_id.in_(ids)))
@@ -182,7 +178,7 @@ def _write_batch(session: Session, book: IdentityBook, writes: _Writes) -> None:
             session.execute(insert(table), rows)
     # Links written earlier that were waiting for these references.
     refs = sorted({item.ref for item, _ in writes.items if item.ref})
-    for chunk in _chunks(refs):
+    for chunk in chunked(refs, IN_LIST):
         waiting = session.execute(select(Link.id, Link.to_ref).where(
             Link.to_ref.in_(chunk), Link.to_item_id.is_(None))).all()
         if waiting:
@@ -235,7 +231,7 @@ def _normalize_batch(
     describing: dict[str, list[RawRecord]] = {key: [] for key in keys}
     items: dict[str, WorkItem] = {}
     loaded = {record.id: record for record in records}
-    for chunk in _chunks(keys):
+    for chunk in chunked(keys, IN_LIST):
         ids = session.execute(
             select(RawRecord.id, RawRecord.item_key)
             .where(
@@ -245,7 +241,7 @@ def _normalize_batch(
             )
             .order_by(RawRecord.id)
         ).all()
-        for more in _chunks([i for i, _ in ids if i not in loaded]):
+        for more in chunked([i for i, _ in ids if i not in loaded], IN_LIST):
             loaded.update((r.id, r) for r in session.scalars(
                 select(RawRecord).where(RawRecord.id.in_(more))))
         for record_id, key in ids:
@@ -279,6 +275,9 @@ def _normalize_batch(
                         ctx.now, stats)
     _write_batch(session, book, writes)
 
+
+#: Values per `IN (...)` list.
+IN_LIST = 500
 
 #: Records after which a run refreshes the planner's statistics: a first sync of a large
 #: organisation otherwise leaves PostgreSQL planning as for empty tables until autovacuum
