@@ -1,4 +1,4 @@
-"""`share_equal_parts`: one object for every equal, list-free part of a loaded world.
+"""`read_jsonl` inside `sharing()`: one object for every equal, list-free part of a world.
 
 A served world repeats itself: every pull request embeds its repository twice, every
 issue its people, status and project. Loaded from JSON Lines each copy is a separate
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["read_jsonl", "share_equal_parts", "sharing"]
+__all__ = ["read_jsonl", "sharing"]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -89,15 +89,3 @@ def read_jsonl(path: Path) -> list[Any]:
                 row = json.loads(line)
                 rows.append(_share(row, _active)[0] if _active is not None else row)
     return rows
-
-
-def share_equal_parts(*stores: object) -> int:
-    """Replace, in place, the equal list-free parts of the stores' collections (their
-    dict and list attributes) by one shared object each; returns how many distinct
-    parts remain."""
-    table = _Table()
-    for store in stores:
-        for name, value in vars(store).items():
-            if isinstance(value, dict | list) and not name.startswith("_"):
-                _share(value, table)
-    return len(table.dicts)
