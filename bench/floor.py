@@ -29,12 +29,16 @@ class Floor:
 def _jira(client: httpx.Client, base: str, floor: Floor) -> None:
     token: str | None = None
     for _ in range(1_000_000):
-        params: dict[str, str | int] = {"jql": "ORDER BY updated ASC", "maxResults": 100,
-                                        "fields": "*all"}
+        params: dict[str, str | int] = {
+            "jql": "ORDER BY updated ASC",
+            "maxResults": 100,
+            "fields": "*all",
+        }
         if token:
             params["nextPageToken"] = token
-        body = json.loads(client.get(f"{base}/rest/api/2/search/jql", params=params,
-                                     auth=AUTH).content)
+        body = json.loads(
+            client.get(f"{base}/rest/api/2/search/jql", params=params, auth=AUTH).content
+        )
         floor.requests += 1
         floor.records += len(body.get("issues", []))
         token = body.get("nextPageToken")
@@ -42,8 +46,9 @@ def _jira(client: httpx.Client, base: str, floor: Floor) -> None:
             return
 
 
-def _linked(client: httpx.Client, url: str | None, floor: Floor,
-            headers: dict[str, str]) -> list[dict[str, object]]:
+def _linked(
+    client: httpx.Client, url: str | None, floor: Floor, headers: dict[str, str]
+) -> list[dict[str, object]]:
     """Every row of a GitHub listing paged by its Link header."""
     rows: list[dict[str, object]] = []
     while url:  # the floor is deliberately the plainest loop there is
@@ -59,12 +64,13 @@ def _github(client: httpx.Client, base: str, org: str, floor: Floor) -> None:
     repos = _linked(client, f"{base}/orgs/{org}/repos?per_page=100", floor, headers)
     for repo in repos:
         prefix = f"{base}/repos/{org}/{repo['name']}"
-        floor.records += len(_linked(client, f"{prefix}/issues?state=all&per_page=100",
-                                     floor, headers))
-        floor.records += len(_linked(client, f"{prefix}/milestones?state=all&per_page=100",
-                                     floor, headers))
-        floor.records += len(_linked(client, f"{prefix}/commits?per_page=100", floor,
-                                     headers))
+        floor.records += len(
+            _linked(client, f"{prefix}/issues?state=all&per_page=100", floor, headers)
+        )
+        floor.records += len(
+            _linked(client, f"{prefix}/milestones?state=all&per_page=100", floor, headers)
+        )
+        floor.records += len(_linked(client, f"{prefix}/commits?per_page=100", floor, headers))
 
 
 def _confluence(client: httpx.Client, base: str, floor: Floor) -> None:

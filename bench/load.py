@@ -11,8 +11,7 @@ import time
 import httpx
 
 
-def _hammer(url: str, token: str, until: float, latencies: list[float], errors: list[int]
-            ) -> None:
+def _hammer(url: str, token: str, until: float, latencies: list[float], errors: list[int]) -> None:
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         while time.perf_counter() < until:  # bounded by time: the load stops by itself
             started = time.perf_counter()
@@ -27,23 +26,28 @@ def measure(url: str, token: str, seconds: float, clients: int) -> dict[str, flo
     latencies: list[float] = []
     errors: list[int] = []
     until = time.perf_counter() + seconds
-    threads = [threading.Thread(target=_hammer, args=(url, token, until, latencies, errors))
-               for _ in range(clients)]
+    threads = [
+        threading.Thread(target=_hammer, args=(url, token, until, latencies, errors))
+        for _ in range(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
-    return {"p50_ms": statistics.median(ordered) * 1000 if ordered else 0.0,
-            "p99_ms": p99 * 1000, "rps": len(ordered) / seconds, "requests": len(ordered),
-            "errors": len(errors)}
+    return {
+        "p50_ms": statistics.median(ordered) * 1000 if ordered else 0.0,
+        "p99_ms": p99 * 1000,
+        "rps": len(ordered) / seconds,
+        "requests": len(ordered),
+        "errors": len(errors),
+    }
 
 
 def main() -> None:
     """`python -m bench.load BASE TOKEN SECONDS CLIENTS name=path[@clients] ...` -> JSON."""
-    base, token, seconds, clients = sys.argv[1], sys.argv[2], float(sys.argv[3]), \
-        int(sys.argv[4])
+    base, token, seconds, clients = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
     results = {}
     for spec in sys.argv[5:]:
         # name=path, or name=path@N to use N clients for that endpoint

@@ -22,8 +22,12 @@ def main() -> None:
     # A million-item world only fits in memory with its repeated parts shared; the
     # benchmark changes nothing but issue summaries, which are never shared.
     with running_sandbox(world, world / ".radicale", faults=plan, shared=True) as running:
-        print(json.dumps(running.urls() | {"jira_base": running.jira,
-                                           "confluence_base": running.confluence}), flush=True)
+        print(
+            json.dumps(
+                running.urls() | {"jira_base": running.jira, "confluence_base": running.confluence}
+            ),
+            flush=True,
+        )
         sys.stdin.read()
 
 

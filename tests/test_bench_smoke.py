@@ -11,16 +11,34 @@ from pathlib import Path
 def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--items", "400", "--db", "sqlite", "--seconds", "0.5",
-         "--clients", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=600, check=False,
-        cwd=Path(__file__).resolve().parents[1])
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--items",
+            "400",
+            "--db",
+            "sqlite",
+            "--seconds",
+            "0.5",
+            "--clients",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     (sqlite,) = result["databases"]
     assert result["floor"]["records"] > 0 and result["floor"]["seconds"] > 0
     assert sqlite["full"]["fetched"] >= result["floor"]["records"]
     assert sqlite["full"]["errors"] == 0
+    assert 0 < sqlite["full"]["peak_rss_mb"] < 1024  # the sync's own, not the parent's
     assert sqlite["again"]["new"] == 0 and sqlite["again"]["changed"] == 0
     assert sqlite["changed_1pct"]["mutated"] >= 1
     assert sqlite["changed_1pct"]["changed"] >= sqlite["changed_1pct"]["mutated"]
