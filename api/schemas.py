@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CapacityOut",
@@ -98,6 +98,10 @@ class Freshness(BaseModel):
 
 class ItemOut(BaseModel):
     """One work item as the viewer may see it; `redacted` items are busy time only."""
+
+    # Read straight from the query layer's VisibleItem (dataclasses.asdict deep-copied
+    # every field of every row: a sixth of a 360 view's time).
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     kind: str

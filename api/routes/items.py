@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -35,7 +34,7 @@ def get_item(
     if detail is None:
         raise Problem(404, "No such item", f"no item {item_id} that you may see")
     return ItemDetailOut(links=detail.links,
-                         item=ItemOut(**asdict(detail.item)),
+                         item=ItemOut.model_validate(detail.item),
                          people=detail.people,
                          provenance=detail.provenance,
                          raw=detail.raw, as_of=freshness(session, now))
@@ -54,6 +53,6 @@ def get_item_graph(
     if graph is None:
         raise Problem(404, "No such item", f"no item {item_id} that you may see")
     return ItemGraphOut(root=item_id, depth=depth,
-                        nodes=[ItemOut(**asdict(n)) for n in graph.nodes],
+                        nodes=[ItemOut.model_validate(n) for n in graph.nodes],
                         edges=[EdgeOut.model_validate(e) for e in graph.edges],
                         as_of=freshness(session, now))
