@@ -490,3 +490,60 @@ def test_headers_match_octokit_fixtures(world: World) -> None:
     final = httpx.get(last_url[1], headers=TOKEN)
     assert _rels(final.headers["link"]) == _rels(recorded[-1]["headers"]["link"])
     assert "next" not in _rels(final.headers["link"])
+
+
+# ---------------------------------------------------------------- search
+
+
+def test_search_issues_matches_the_published_example_and_pygithub_reads_it(
+        world: World) -> None:
+    example = fixture("octokit-fixtures", "search-issues.normalized.json")[0]["response"]
+    found = world.get("/search/issues", params={"q": f"repo:{REPO}", "per_page": 2}).json()
+    assert_same_shape({k: v for k, v in found.items() if k != "items"},
+                      {k: v for k, v in example.items() if k != "items"})
+    assert "score" in found["items"][0] and "repository_url" in found["items"][0]
+    # PyGithub pages through the search as it does on github.com.
+    listed = client(world.url, per_page=7).search_issues(f"repo:{REPO}", sort="updated")
+    assert listed.totalCount == len(world.store.issues[REPO])
+    assert {i.number for i in listed} == set(world.store.issues[REPO])
+
+
+def test_search_filters_by_update_time_scope_and_kind(fresh: World) -> None:
+    before = fresh.get("/search/issues", params={"q": "org:acme"}).json()["total_count"]
+    fresh.clock.advance(hours=1)
+    cut = fresh.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    number = next(iter(fresh.store.issues[REPO]))
+    fresh.store.edit(REPO, number, title="Touched after the cut")
+    since = {"q": f"org:acme updated:>={cut}", "sort": "updated", "order": "desc"}
+    hits = fresh.get("/search/issues", params=since).json()
+    assert [i["number"] for i in hits["items"]] == [number] and hits["total_count"] == 1
+    assert fresh.get("/search/issues", params={"q": "org:acme"}).json()["total_count"] == before
+    prs = fresh.get("/search/issues", params={"q": f"repo:{REPO} is:pr"}).json()["items"]
+    assert prs and all("pull_request" in i for i in prs)
+    issues = fresh.get("/search/issues", params={"q": f"repo:{REPO} is:issue"}).json()
+    assert all("pull_request" not in i for i in issues["items"])
+    assert fresh.get("/search/issues", params={"q": "org:other"}).json()["total_count"] == 0
+
+
+def test_search_answers_422_beyond_its_cap_and_to_what_it_cannot_answer(
+        world: World) -> None:
+    # Qualifiers the stand-in does not implement are refused rather than ignored (a
+    # silently wider answer would hide a connector asking for something new).
+    for query in ("label:bug org:acme", "just words", "updated:>=2026-01-01"):
+        refused = world.get("/search/issues", params={"q": query})
+        assert refused.status_code == 422, query
+        assert refused.json()["errors"][0]["field"] == "q"
+    beyond = world.get("/search/issues", params={"q": "org:acme", "per_page": 100,
+                                                 "page": 11})
+    assert beyond.status_code == 422
+    assert "first 1000" in beyond.json()["errors"][0]["message"]
+
+
+def test_a_commit_moves_the_repository_pushed_at(fresh: World) -> None:
+    before = fresh.get(f"/repos/{REPO}").json()["pushed_at"]
+    fresh.clock.advance(hours=2)
+    fresh.store.add_commit(REPO, "Bump", email="dev@example.com", when=fresh.clock())
+    after = fresh.get(f"/repos/{REPO}").json()["pushed_at"]
+    assert after > before
+    listed = {r["full_name"]: r for r in fresh.get("/orgs/acme/repos").json()}
+    assert listed[REPO]["pushed_at"] == after

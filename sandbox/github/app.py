@@ -151,7 +151,11 @@ class GitHubAPI:
         headers = dict(answer.headers)
         payload = answer.payload
         if answer.paged is not None and answer.status == 200:
-            payload, link = self._paginate(request, answer.paged, payload)
+            if answer.paged_key is None:
+                payload, link = self._paginate(request, answer.paged, payload)
+            else:
+                rows, link = self._paginate(request, answer.paged, payload[answer.paged_key])
+                payload = {**payload, answer.paged_key: rows}
             if link:
                 headers["link"] = link
         response = self._json(request, answer.status, payload, headers)

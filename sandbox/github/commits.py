@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +59,7 @@ class CommitsMixin:
     """Adding and listing commits (mixed into GitHubStore)."""
 
     lock: threading.RLock
+    clock: Callable[[], datetime]
     origin: str
     users: dict[str, dict[str, Any]]
     repos: dict[str, dict[str, Any]]
@@ -87,6 +89,8 @@ class CommitsMixin:
             table[sha] = commit_json(self.origin, repo, sha, name=name or email,
                                      email=email, date=iso(when), message=message,
                                      account=account, parents=parents)
+            # A commit reaches GitHub by a push, which is what `pushed_at` tells.
+            self.repos[repo]["pushed_at"] = iso(self.clock())
             return copy.deepcopy(table[sha])
 
     def list_commits(self, repo: str, *, since: datetime | None = None,

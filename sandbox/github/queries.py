@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.github.payloads import parse_iso, simple_user
+from sandbox.github.search import SearchQuery
 
 __all__ = ["PULL_SINGLE_ONLY", "GoneError", "MovedError", "NotFoundError", "QueriesMixin"]
 
@@ -174,6 +175,13 @@ class QueriesMixin:
                     if r["milestone"] and str(r["milestone"]["number"]) == milestone]
         field = {"updated": "updated_at", "comments": "comments"}.get(sort, "created_at")
         return _ordered(rows, lambda r: r[field], direction)
+
+    def search_issues(self, query: SearchQuery, key: str = "updated_at",
+                      order: str = "desc") -> list[dict[str, Any]]:
+        """Issues and pull requests of any repository that match a search, sorted."""
+        with self.lock:
+            rows = query.hits(self.issues)
+        return _ordered(rows, lambda r: r[key], order)
 
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         """One pull request with the fields only the single endpoint has."""

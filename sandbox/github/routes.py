@@ -19,6 +19,7 @@ from starlette.requests import Request
 from sandbox.github.commits import EmptyRepositoryError
 from sandbox.github.payloads import DOCS, parse_iso
 from sandbox.github.queries import NotFoundError
+from sandbox.github.search import MAX_RESULTS, parse_query
 
 if TYPE_CHECKING:
     from sandbox.github.app import GitHubAPI
@@ -48,6 +49,8 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     paged: str | None = None
     last_modified: str | None = None
+    #: with `paged`: the payload is an object whose list under this key is paginated
+    paged_key: str | None = None
 
 
 def token_of(request: Request) -> str:
@@ -107,6 +110,23 @@ def _rate_limit(api: GitHubAPI, request: Request, params: dict[str, str]) -> Ans
                                                       ("code_search", 10),
                                                       ("code_scanning_autofix", 10))}}
     return Answer(200, {"resources": resources, "rate": dict(core)})
+
+
+@_get("/search/issues")
+def _search_issues(api: GitHubAPI, request: Request, params: dict[str, str]) -> Answer:
+    q = request.query_params
+    try:
+        query = parse_query(q.get("q", ""))
+    except ValueError as bad:
+        raise InvalidError(str(bad), "q", "Search") from bad
+    per_page = min(100, max(1, int(q.get("per_page") or 30)))
+    if (max(1, int(q.get("page") or 1)) - 1) * per_page >= MAX_RESULTS:
+        raise InvalidError(f"Only the first {MAX_RESULTS} search results are available",
+                           "page", "Search")
+    key = "created_at" if q.get("sort") == "created" else "updated_at"
+    rows = api.store.search_issues(query, key, q.get("order", "desc"))
+    return Answer(200, {"total_count": len(rows), "incomplete_results": False,
+                        "items": rows[:MAX_RESULTS]}, paged="/search/issues", paged_key="items")
 
 
 @_get("/user")
