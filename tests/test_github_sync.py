@@ -54,16 +54,23 @@ class Clock:
 
 
 class Recorder:
-    """ASGI wrapper noting the status of every answer."""
+    """ASGI wrapper noting the status (and path) of every answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.statuses: list[int] = []
+        self.paths: list[str] = []
+
+    def clear(self) -> None:
+        """Forget what was recorded so far."""
+        self.statuses.clear()
+        self.paths.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def spy(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.statuses.append(message["status"])
+                self.paths.append(str(scope.get("path", "")).removeprefix("/api/v3"))
             await send(message)
 
         await self.app(scope, receive, spy)
@@ -217,13 +224,60 @@ def test_github_logins_resolve_to_people_through_aliases(db: Database, world: Wo
 def test_second_sync_without_change_is_answered_by_304s_only(db: Database, world: World) -> None:
     config = world.config(per_page=10)
     sync_everything(db.sessions, config, NOW)
-    world.recorder.statuses.clear()
+    world.recorder.clear()
     before = world.budget.peek(TOKEN)
     landed, normalized = sync_everything(db.sessions, config, NOW)
     assert set(world.recorder.statuses) == {304}
     assert world.budget.peek(TOKEN) == before
     assert [(s.new, s.changed, s.deleted) for s in landed] == [(0, 0, 0)] * len(landed)
     assert normalized.records == 0
+
+
+def test_unchanged_organisation_costs_its_listing_and_one_search_per_stream(
+        db: Database, world: World) -> None:
+    config = world.config()
+    sync_everything(db.sessions, config, NOW)
+    world.recorder.clear()
+    sync_everything(db.sessions, config, NOW)
+    # However many repositories: the org's repository listing and a search, all 304s.
+    assert sorted(set(world.recorder.paths)) == ["/orgs/acme/repos", "/search/issues"]
+    assert world.recorder.paths.count("/search/issues") == 2  # issues, milestones
+
+
+def test_only_the_changed_repository_is_read(db: Database, world: World) -> None:
+    config = world.config()
+    sync_everything(db.sessions, config, NOW)
+    repos = sorted(world.store.repos)
+    assert len(repos) >= 2
+    issue = next(iter(world.store.issues[repos[0]].values()))
+    world.later()
+    world.store.edit(repos[0], issue["number"], title="Changed in one repository")
+    world.recorder.clear()
+    sync_everything(db.sessions, config, NOW)
+    assert live(db)[f"gh:{issue['id']}"].title == "Changed in one repository"
+    read = {p.split("/")[3] for p in world.recorder.paths if p.startswith("/repos/")}
+    assert read == {repos[0].split("/")[1]}
+    # The change moved the search's watermark; the next run is 304s again.
+    world.recorder.clear()
+    sync_everything(db.sessions, config, NOW)
+    assert set(world.recorder.statuses) == {304}
+
+
+def test_only_repositories_pushed_to_have_their_commits_read(
+        db: Database, world: World) -> None:
+    config = world.config()
+    sync_everything(db.sessions, config, NOW)
+    repos = sorted(world.store.repos)
+    world.later()
+    made = world.store.add_commit(repos[1], "Fix the flaky test", email="dev@example.com",
+                                  when=world.clock())
+    world.recorder.clear()
+    sync_everything(db.sessions, config, NOW)
+    commit_reads = {p for p in world.recorder.paths if p.endswith("/commits")}
+    assert commit_reads == {f"/repos/{repos[1]}/commits"}
+    with db.sessions() as session:
+        assert session.scalar(select(RawRecord.id).where(
+            RawRecord.stream == "commits", RawRecord.external_id == made["sha"])) is not None
 
 
 def test_edit_reaches_the_graph(db: Database, world: World) -> None:

@@ -34,6 +34,12 @@ from connectors.errors import FatalError
 from connectors.github.client import GitHubClient, budget_for
 from connectors.github.evidence import EMPTY_REPOSITORY, AuthorEmails
 from connectors.github.pulls import PullDetails
+from connectors.github.search import (
+    changed_repositories,
+    newest_update,
+    repo_of,
+    search_scope,
+)
 from connectors.github.settings import GitHubSourceConfig
 from connectors.http import RequestBudget, json_body
 from workhub.source_config import secret
@@ -84,11 +90,6 @@ def _people(issue: dict[str, Any], pull: Any) -> list[dict[str, Any]]:
     return [u for u in users if isinstance(u, dict) and u.get("login")]
 
 
-def _repo_of(issue: dict[str, Any]) -> str:
-    """"owner/name" of the repository an issue object belongs to."""
-    return str(issue.get("repository_url", "")).rsplit("/repos/", 1)[-1]
-
-
 class _RepoStream(Stream):
     """What both streams share: the source, its client, and the repositories."""
 
@@ -98,7 +99,8 @@ class _RepoStream(Stream):
 
     def _checkpointed(
         self, repos: list[tuple[int, str]], state: dict[str, Any],
-        pages_of: Callable[[int, str], Iterator[Page]],
+        pages_of: Callable[[int, str], Iterator[Page]], *, spent: int = 0,
+        last: dict[str, Any] | None = None,
     ) -> Iterator[Page]:
         """Every repository's pages, with the cursor (which holds every repository's
         state) on the last page of every `CHECKPOINT_REPOS`-th repository and of the last.
@@ -106,19 +108,76 @@ class _RepoStream(Stream):
         Writing it with each page would cost O(repositories) a page, O(n²) a sync in a
         large organisation; a sync cut short re-reads at most that many repositories,
         and content hashes make the re-reading write nothing.
+
+        `spent` requests (finding the repositories) count on the first page; `last`
+        enters the cursor only with the last repository (a search's watermark must not
+        be kept by a run cut short before it read what the search found).
         """
+        def finished() -> dict[str, Any]:
+            return copy.deepcopy({**state, **(last or {})})
+
         for done, (repo_id, name) in enumerate(repos, 1):
             held: Page | None = None
             for page in pages_of(repo_id, name):
+                page.requests += spent
+                spent = 0
                 if held is not None:
                     yield held
                 held = page
             held = held or Page()
-            if done % CHECKPOINT_REPOS == 0 or done == len(repos):
+            if done == len(repos):
+                held.cursor = finished()
+            elif done % CHECKPOINT_REPOS == 0:
                 held.cursor = copy.deepcopy(state)
             yield held
         if not repos:
-            yield Page(cursor=state)
+            yield Page(cursor=finished(), requests=spent)
+
+    def _searched(
+        self, repos: list[tuple[int, str]], state: dict[str, Any], cursor: Cursor | None,
+        due: Callable[[dict[str, Any]], bool],
+    ) -> tuple[list[tuple[int, str]], dict[str, Any]]:
+        """The repositories this run reads, and the search state for the cursor: every
+        repository on a full run; else those with an issue or pull request updated since
+        the last run's newest (one search, see `connectors.github.search`) and those
+        `due` for their own reasons."""
+        cfg = self.source.cfg
+        scope = search_scope(cfg.org, cfg.repos)
+        if scope is None:
+            return repos, {}
+        lookback = timedelta(minutes=cfg.lookback_minutes)
+        old = (cursor or {}).get("search") or {}
+        if cursor and old.get("newest"):
+            since = _since(old["newest"], lookback)
+            found = changed_repositories(
+                self.client, scope, str(since),
+                old.get("etag") if old.get("since") == since else None)
+            if found.names is not None:
+                newest = max(old["newest"], found.newest or "")
+                search = {"newest": newest, "since": since, "etag": found.etag}
+                if _since(newest, lookback) != since:
+                    search = self._primed(scope, newest, lookback)
+                return [(i, n) for i, n in repos if n.lower() in found.names
+                        or due(state["repos"][str(i)])], {"search": search}
+        # A full run, or more changes than a search answers: read every repository,
+        # and leave the next run the watermark of now and its search's ETag.
+        newest = newest_update(self.client, scope)
+        return repos, {"search": self._primed(scope, newest, lookback) if newest else {}}
+
+    def _primed(self, scope: str, newest: str, lookback: timedelta) -> dict[str, Any]:
+        """The search state for a watermark, with the ETag of the search the next run
+        will ask (so that, if nothing changes, it is answered by a free 304)."""
+        since = str(_since(newest, lookback))
+        found = changed_repositories(self.client, scope, since, None)
+        return {"newest": max(newest, found.newest or ""), "since": since,
+                "etag": found.etag if found.names is not None else None}
+
+    def _due_for_sweep(self, repo: dict[str, Any]) -> bool:
+        """Never read yet, or its periodic re-read (`sweep_hours`) is due."""
+        swept = repo.get("swept")
+        return ("list" not in repo or swept is None
+                or self.client.budget.clock() - float(swept)
+                >= self.source.cfg.sweep_hours * 3600)
 
     def _start(self, cursor: Cursor | None) -> tuple[list[tuple[int, str]], dict[str, Any]]:
         """The repositories, and the new cursor carrying each one's old state."""
@@ -139,9 +198,12 @@ class IssuesStream(_RepoStream):
 
     def read(self, cursor: Cursor | None) -> Iterator[Page]:
         full = not cursor
+        mark = self.client.requests
         repos, state = self._start(cursor)
+        visit, last = self._searched(repos, state, cursor, self._due_for_sweep)
         yield from self._checkpointed(
-            repos, state, lambda repo_id, name: self._read_repo(repo_id, name, state, full))
+            visit, state, lambda repo_id, name: self._read_repo(repo_id, name, state, full),
+            spent=self.client.requests - mark, last=last)
 
     def _read_repo(
         self, repo_id: int, name: str, state: dict[str, Any], full: bool
@@ -276,7 +338,7 @@ class IssuesStream(_RepoStream):
             answer = self.client.get(f"/repos/{name}/issues/{number}", accept=(200, 404, 410))
             if answer.status_code == 200:
                 body = json_body(answer)
-                where, moved = _repo_of(body), body.get("number")
+                where, moved = repo_of(body), body.get("number")
                 if where.lower() == name.lower() and moved == number:
                     continue  # listed by the next run: it appeared while we swept
                 reason = f"transferred to {where}#{moved}"
@@ -304,10 +366,22 @@ class CommitsStream(_RepoStream):
     cursor_field = "commit.committer.date"
 
     def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        mark = self.client.requests
         repos, state = self._start(cursor)
-        yield from self._checkpointed(
-            repos, state,
-            lambda repo_id, name: self._read_repo(repo_id, name, state, full=not cursor))
+        # Commits arrive by push: a repository whose `pushed_at` is as it was when its
+        # commits were last read has none to add (and costs no request).
+        pushed = self.source.pushed_at(state["index"])
+        visit = [(i, n) for i, n in repos
+                 if not cursor or pushed.get(i) is None or "list" not in state["repos"][str(i)]
+                 or state["repos"][str(i)].get("pushed") != pushed[i]]
+
+        def read_repo(repo_id: int, name: str) -> Iterator[Page]:
+            # Noted as the repository is read, so a checkpoint before it leaves it due.
+            state["repos"][str(repo_id)]["pushed"] = pushed.get(repo_id)
+            return self._read_repo(repo_id, name, state, full=not cursor)
+
+        yield from self._checkpointed(visit, state, read_repo,
+                                      spent=self.client.requests - mark)
 
     def _read_repo(
         self, repo_id: int, name: str, state: dict[str, Any], full: bool
@@ -356,10 +430,15 @@ class MilestonesStream(_RepoStream):
     cursor_field = None  # a conditional listing, whole each time it changed
 
     def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        mark = self.client.requests
         repos, state = self._start(cursor)
+        # A milestone's counts change with its issues; an edit of the milestone alone
+        # shows at the next periodic re-read (`sweep_hours`).
+        visit, last = self._searched(repos, state, cursor, self._due_for_sweep)
         yield from self._checkpointed(
-            repos, state, lambda repo_id, name: self._read_repo(repo_id, name, state,
-                                                               full=not cursor))
+            visit, state, lambda repo_id, name: self._read_repo(repo_id, name, state,
+                                                               full=not cursor),
+            spent=self.client.requests - mark, last=last)
 
     def _read_repo(
         self, repo_id: int, name: str, state: dict[str, Any], full: bool
@@ -367,6 +446,7 @@ class MilestonesStream(_RepoStream):
         """The repository's milestones, as one page (a conditional listing)."""
         mark = self.client.requests
         repo = state["repos"][str(repo_id)]
+        repo["swept"] = self.client.budget.clock()
         rows, repo["list"] = self.client.listing(
             f"/repos/{name}/milestones",
             {"state": "all", "sort": "due_on", "direction": "asc"},
@@ -425,7 +505,7 @@ class GitHubSource(Source):
                 else:
                     body = json_body(answer)
                     kept[wanted] = [int(body["id"]), str(body["full_name"]),
-                                    answer.headers.get("etag", "")]
+                                    answer.headers.get("etag", ""), body.get("pushed_at")]
             return [(v[0], v[1]) for v in kept.values()], {"repos": kept}
         if self.cfg.org:
             rows, listing = self.client.listing(
@@ -434,9 +514,18 @@ class GitHubSource(Source):
             names: dict[str, str] = (
                 index.get("known") or {} if rows is None
                 else {str(r["id"]): str(r["full_name"]) for r in rows})
-            return sorted((int(i), n) for i, n in names.items()), {"list": listing,
-                                                                    "known": names}
+            pushed: dict[str, Any] = (
+                index.get("pushed") or {} if rows is None
+                else {str(r["id"]): r.get("pushed_at") for r in rows})
+            return sorted((int(i), n) for i, n in names.items()), {
+                "list": listing, "known": names, "pushed": pushed}
         raise FatalError(f"{self.name}: configure `repos` or `org`")
+
+    def pushed_at(self, index: dict[str, Any]) -> dict[int, str | None]:
+        """When each repository was last pushed to, from the index `repositories` kept."""
+        if "repos" in index:
+            return {int(v[0]): (v[3] if len(v) > 3 else None) for v in index["repos"].values()}
+        return {int(i): stamp for i, stamp in (index.get("pushed") or {}).items()}
 
     def streams(self) -> list[Stream]:
         return [IssuesStream(self), MilestonesStream(self), CommitsStream(self)]
