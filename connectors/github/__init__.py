@@ -3,8 +3,10 @@ commits (evidence of who is who)."""
 
 from __future__ import annotations
 
+from connectors.github.commits import CommitsStream
+from connectors.github.milestones import MilestonesStream
 from connectors.github.settings import GitHubSourceConfig
-from connectors.github.source import CommitsStream, GitHubSource, IssuesStream, MilestonesStream
+from connectors.github.source import GitHubSource, IssuesStream
 
 __all__ = ["STREAMS", "CommitsStream", "GitHubSource", "IssuesStream", "MilestonesStream",
            "build_source"]
