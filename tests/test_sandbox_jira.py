@@ -30,6 +30,7 @@ from sandbox.jira import (
 )
 from sandbox.jira.catalog import format_time, parse_time
 from sandbox.jira.jql import JqlError, run
+from sandbox.jira.views import issue_view
 from sandbox.org import Organisation, generate_org
 from sandbox.serve import serving
 from shapes import assert_same_shape
@@ -337,6 +338,24 @@ def test_moves_and_deletes_keep_references_straight(org: Organisation) -> None:
         with pytest.raises(KeyError):
             store.get(key)
     assert not run(store, f"key in ({old_parent}, {child['key']})")
+
+
+def test_sub_task_index_follows_creation_edits_and_deletion(org: Organisation) -> None:
+    store = seeded(org, "Cloud", Clock(NOW))
+
+    def subtasks(key: str) -> list[tuple[str, str]]:
+        view = issue_view(store, store.get(key), fields=["subtasks"])
+        return [(s["key"], s["fields"]["summary"]) for s in view["fields"]["subtasks"]]
+
+    parent = store.create_issue("PLAT", "Parent", issuetype="Story")
+    assert subtasks(parent["key"]) == []
+    child = store.create_issue("PLAT", "Child", issuetype="Sub-task", parent=parent["key"])
+    assert subtasks(parent["key"]) == [(child["key"], "Child")]
+    # An edit keeps the index (it holds the issues themselves) and shows at once.
+    store.edit(child["key"], {"summary": "Renamed child"})
+    assert subtasks(parent["key"]) == [(child["key"], "Renamed child")]
+    store.delete(child["key"])
+    assert subtasks(parent["key"]) == []
 
 
 # ---------------------------------------------------------------- faults

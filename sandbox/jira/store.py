@@ -95,6 +95,7 @@ class JiraStore(JiraWorld):
                      "id": issue_id, "self": f"{base}/rest/api/2/issue/{issue_id}",
                      "key": key, "fields": fields}
             self.revision += 1
+            self.structure += 1
             self.issues[issue_id] = issue
             self.keys[key] = issue_id
             self.changelogs[issue_id] = []
@@ -140,6 +141,7 @@ class JiraStore(JiraWorld):
                     current[name] = priority_json(_ident(value, "name") or "Medium", base)
                 elif name == "issuetype":
                     current[name] = issuetype_json(_ident(value, "name") or "Task", base)
+                    self.structure += 1
                 elif name == "reporter":
                     ident = _ident(value, "accountId")
                     current[name] = self.user_json(ident) if ident else None
@@ -227,6 +229,7 @@ class JiraStore(JiraWorld):
         """Delete an issue and its sub-tasks: they 404 and vanish from search."""
         with self.lock:
             self.revision += 1
+            self.structure += 1
             issue = self.get(key)
             doomed = {issue["id"]} | {i["id"] for i in self.issues.values()
                                       if (i["fields"].get("parent") or {}).get("id")

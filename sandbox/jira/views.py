@@ -47,8 +47,10 @@ def select_fields(fields: dict[str, Any], spec: list[str], deployment: str) -> d
 
 
 def children_of(store: JiraStore) -> dict[str, list[dict[str, Any]]]:
-    """Parent issue id -> its sub-tasks (computed once per state of the store)."""
-    built: dict[str, list[dict[str, Any]]] = store.memo("children", lambda: _children(store))
+    """Parent issue id -> its sub-tasks (computed again only when issues come, go or
+    move: an edit of a summary would otherwise cost a scan of every issue)."""
+    built: dict[str, list[dict[str, Any]]] = store.memo_structure(
+        "children", lambda: _children(store))
     return built
 
 

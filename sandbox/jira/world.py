@@ -80,6 +80,10 @@ class JiraWorld:
         self.revision = 0
         self._memo: dict[Any, Any] = {}
         self._memo_revision = -1
+        #: bumped only when issues appear, go or change parent or type: what indexes the
+        #: issues themselves (not their fields) survives every other edit
+        self.structure = 0
+        self._structural: dict[Any, tuple[int, Any]] = {}
         self._user_ids: dict[str, str] = {}  # lower-cased identifier -> accountId
 
     # ------------------------------------------------------------------ users, projects
@@ -217,6 +221,16 @@ class JiraWorld:
                 self._memo[key] = build()
             return self._memo[key]
 
+    def memo_structure(self, key: Any, build: Callable[[], Any]) -> Any:
+        """`build()`, computed once per `structure` (an index of issue objects, which
+        edits change in place, stays valid until issues come, go or move)."""
+        with self.lock:
+            known = self._structural.get(key)
+            if known is None or known[0] != self.structure:
+                known = (self.structure, build())
+                self._structural[key] = known
+            return known[1]
+
     # ------------------------------------------------------------------ internals
 
     def _touch(self, issue: dict[str, Any], items: list[dict[str, Any]],
@@ -254,6 +268,7 @@ class JiraWorld:
                 "to": ident(new), "toString": show(new)}
 
     def _set_parent(self, issue: dict[str, Any], parent_key: str | None) -> None:
+        self.structure += 1
         if not parent_key:
             issue["fields"].pop("parent", None)
             return
