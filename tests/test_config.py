@@ -90,6 +90,11 @@ def test_a_missing_secret_names_its_key_and_variable(
             "person 'bob': manager 'zed' is not a person",
         ),
         (
+            ("{id: bob, name: Bob", "{id: alice, name: Bob"),
+            "org",
+            "person ids used twice: ['alice']",
+        ),
+        (
             ("share: 0.5", "share: 2"),
             "org.teams[0].members[0].share",
             "Input should be less than or equal to 1",
