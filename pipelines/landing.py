@@ -20,6 +20,7 @@ from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
 from model import RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
+from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.prefetch import prefetched
 from workhub.jsonio import canonical
 from workhub.logs import get_logger
@@ -224,11 +225,18 @@ def land_stream(
         session.flush()
         run_id = run.id
     cursor = None if full else read_cursor(sessions, source_id, stream.name)
+    refresh_at = REFRESH_STATISTICS_AFTER
     try:
         for page in prefetched(stream.read(cursor)):
             with sessions.begin() as session:
                 _land_page(session, source_id, stream.name, page, clock(), stats)
                 _record_run(session, run_id, stats, status="running")
+            if stats.new >= refresh_at:
+                # Each page looks up its ids in what the stream landed so far: planned as
+                # for an empty table, that lookup reads the whole stream every page.
+                with sessions.begin() as session:
+                    refresh_statistics(session)
+                refresh_at *= 2
             if progress:
                 progress(stats)
     except BaseException as exc:

@@ -1,14 +1,17 @@
-"""A snapshot scoped by an id prefix tombstones within that prefix and nowhere else."""
+"""Landing: a snapshot scoped by an id prefix tombstones within that prefix and nowhere
+else; a large landing refreshes the planner's statistics."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from conftest import Database
 from connectors.base import Cursor, Page, RawItem, Snapshot, Stream
 from model import RawRecord
+from pipelines import landing
 from pipelines.landing import land_stream, prefix_end
 
 
@@ -45,3 +48,38 @@ def test_a_scoped_snapshot_tombstones_its_prefix_only(db: Database) -> None:
         gone = set(session.scalars(select(RawRecord.external_id).where(
             RawRecord.deleted_at.is_not(None))))
     assert gone == {"12/1"}
+
+
+class _Pages(Stream):
+    """`pages` pages of `size` new records each."""
+
+    name = "issues"
+    primary_key = "id"
+
+    def __init__(self, pages: int, size: int) -> None:
+        self.pages, self.size = pages, size
+
+    def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        for p in range(self.pages):
+            yield Page(records=[RawItem(f"{p}-{n}", {"n": n}) for n in range(self.size)])
+
+
+def _raw_record_statistics(db: Database) -> float:
+    with db.sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            return float(session.scalar(text(
+                "SELECT reltuples FROM pg_class WHERE oid = 'raw_record'::regclass")) or 0)
+        stat = session.scalar(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'raw_record' "
+                                   "LIMIT 1")) if session.scalar(text(
+                                       "SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'sqlite_stat1'")) else None
+        return float(str(stat).split()[0]) if stat else 0.0
+
+
+def test_a_large_landing_refreshes_the_planners_statistics(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Planned as for an empty table, each page's lookup of its ids would read the whole
+    # stream (seen on PostgreSQL: 450 records/s instead of 2,400).
+    monkeypatch.setattr(landing, "REFRESH_STATISTICS_AFTER", 40)
+    land_stream(db.sessions, source_slug="j", source_kind="jira", stream=_Pages(5, 15))
+    assert _raw_record_statistics(db) >= 40

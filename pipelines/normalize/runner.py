@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.paging import chunked
 from model import Involvement, Link, Occurrence, RawRecord, Role, Source, WorkItem
-from model.db import refresh_statistics
+from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
 from pipelines.normalize.context import Fragment, NormalizeContext
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
@@ -278,12 +278,6 @@ def _normalize_batch(
 
 #: Values per `IN (...)` list.
 IN_LIST = 500
-
-#: Records after which a run refreshes the planner's statistics: a first sync of a large
-#: organisation otherwise leaves PostgreSQL planning as for empty tables until autovacuum
-#: gets to them (seen: the partial quarantine index ignored, 60 ms per view instead of 0.05).
-REFRESH_STATISTICS_AFTER = 10_000
-
 
 def normalize(
     sessions: sessionmaker[Session],
