@@ -29,8 +29,6 @@ class AppState:
     clock: Callable[[], datetime]
 
 
-# Dependencies that only read the app's state are `async def`: FastAPI runs a plain `def`
-# dependency in its thread pool, and each such hop cost a 360 view more than its queries.
 def _state(request: Request) -> AppState:
     state: AppState = request.app.state.workhub
     return state
@@ -41,6 +39,8 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
+# Dependencies that only read the app's state are `async def`: FastAPI runs a plain `def`
+# dependency in its thread pool, and each such hop cost a 360 view more than its queries.
 async def _now(request: Request) -> datetime:
     return _state(request).clock()
 

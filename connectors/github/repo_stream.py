@@ -88,6 +88,10 @@ class RepoStream(Stream):
             return repos, {}
         lookback = timedelta(minutes=cfg.lookback_minutes)
         old = (cursor or {}).get("search") or {}
+        if old:
+            # Checkpoints before the last repository keep the old search: a run cut short
+            # searches from the same watermark again rather than reading every repository.
+            state["search"] = old
         if cursor and old.get("newest"):
             since = since_param(old["newest"], lookback)
             found = changed_repositories(
