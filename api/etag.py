@@ -7,11 +7,12 @@ while the data stays the same, and a reader polling an unchanged view should get
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from workhub.jsonio import canonical, loads
 
 __all__ = ["ETagMiddleware", "etag_of"]
 
@@ -26,11 +27,12 @@ def _without_lag(node: Any) -> Any:
 
 def etag_of(body: bytes) -> str:
     """A strong ETag for a JSON body (any other body is hashed as it is)."""
+    # orjson: with the standard library, tagging a 360 view cost a seventh of serving it.
     try:
-        canonical = json.dumps(_without_lag(json.loads(body)), sort_keys=True).encode()
+        content = canonical(_without_lag(loads(body)))
     except ValueError:
-        canonical = body
-    return '"' + hashlib.sha256(canonical).hexdigest()[:32] + '"'
+        content = body
+    return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
 
 
 class ETagMiddleware:
