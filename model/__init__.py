@@ -14,7 +14,7 @@ from model.items import (
     WorkItem,
 )
 from model.people import Identity, Membership, Person, Team
-from model.sync import RawRecord, Source, SyncCursor, SyncRun
+from model.sync import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 
 __all__ = [
     "ApiToken",
@@ -23,6 +23,7 @@ __all__ = [
     "Identity",
     "Involvement",
     "ItemKind",
+    "LastSuccess",
     "Link",
     "Membership",
     "Occurrence",

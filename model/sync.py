@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from model.base import Base, JSONType, utcnow
 
-__all__ = ["RawRecord", "Source", "SyncCursor", "SyncRun"]
+__all__ = ["LastSuccess", "RawRecord", "Source", "SyncCursor", "SyncRun"]
 
 
 class Source(Base):
@@ -97,3 +97,17 @@ class SyncRun(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class LastSuccess(Base):
+    """When each stream last synced successfully: one row per stream, written as a run
+    succeeds, so every view's `as_of` reads as many rows as there are streams (reading
+    them off `sync_run` grows with every run the hub has ever made)."""
+
+    __tablename__ = "last_success"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("source.id", ondelete="CASCADE"), primary_key=True
+    )
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    finished_at: Mapped[datetime]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
-from model import RawRecord, Source, SyncCursor, SyncRun
+from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.prefetch import prefetched
@@ -251,11 +251,24 @@ def land_stream(
     finally:
         stats.seconds = (clock() - started).total_seconds()
     with sessions.begin() as session:
-        _record_run(session, run_id, stats, status="success", finished=clock())
+        finished = clock()
+        _record_run(session, run_id, stats, status="success", finished=finished)
+        _record_success(session, source_id, stream.name, finished)
     log.info("stream.synced", source=source_slug, stream=stream.name, fetched=stats.fetched,
              new=stats.new, changed=stats.changed, deleted=stats.deleted,
              requests=stats.requests, seconds=round(stats.seconds, 3))
     return stats
+
+
+def _record_success(session: Session, source_id: int, stream: str, finished: datetime) -> None:
+    written = session.execute(
+        update(LastSuccess)
+        .where(LastSuccess.source_id == source_id, LastSuccess.stream == stream)
+        .values(finished_at=finished)
+        .execution_options(synchronize_session=False)
+    )
+    if not written.rowcount:  # type: ignore[attr-defined]
+        session.add(LastSuccess(source_id=source_id, stream=stream, finished_at=finished))
 
 
 def _record_run(

@@ -1,9 +1,11 @@
 """Landing: a snapshot scoped by an id prefix tombstones within that prefix and nowhere
-else; a large landing refreshes the planner's statistics."""
+else; a large landing refreshes the planner's statistics; a stream's last success is kept
+through later failures."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -11,6 +13,7 @@ from sqlalchemy import select, text
 from conftest import Database
 from connectors.base import Cursor, Page, RawItem, Snapshot, Stream
 from model import RawRecord
+from model.queries.sources import as_of
 from pipelines import landing
 from pipelines.landing import land_stream, prefix_end
 
@@ -83,3 +86,31 @@ def test_a_large_landing_refreshes_the_planners_statistics(
     monkeypatch.setattr(landing, "REFRESH_STATISTICS_AFTER", 40)
     land_stream(db.sessions, source_slug="j", source_kind="jira", stream=_Pages(5, 15))
     assert _raw_record_statistics(db) >= 40
+
+
+class _Broken(Stream):
+    """A stream whose listing fails before its first page."""
+
+    name = "issues"
+    primary_key = "id"
+
+    def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        raise RuntimeError("the listing broke")
+        yield Page()  # pragma: no cover  (makes this a generator)
+
+
+def test_as_of_states_each_streams_last_success_not_its_last_run(db: Database) -> None:
+    first, failed, second = (datetime(2026, 12, 1, h, tzinfo=UTC) for h in (9, 10, 11))
+    land_stream(db.sessions, source_slug="gh", source_kind="github", stream=_Listing(["1"]),
+                clock=lambda: first)
+    with pytest.raises(RuntimeError):
+        land_stream(db.sessions, source_slug="gh", source_kind="github", stream=_Broken(),
+                    clock=lambda: failed)
+    with db.sessions() as session:
+        assert [(a.source, a.stream, a.last_success) for a in as_of(session, failed)] == [
+            ("gh", "issues", first)]
+    land_stream(db.sessions, source_slug="gh", source_kind="github", stream=_Listing(["1"]),
+                clock=lambda: second)
+    with db.sessions() as session:
+        (fresh,) = as_of(session, second + timedelta(minutes=5))
+    assert (fresh.last_success, fresh.lag_seconds) == (second, 300)

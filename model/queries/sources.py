@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from model import RawRecord, Source, SyncCursor, SyncRun
+from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 
 __all__ = ["AsOf", "StreamFreshness", "as_of", "source_freshness"]
 
@@ -101,8 +101,9 @@ def as_of(session: Session, now: datetime) -> list[AsOf]:
     """Every stream's last successful sync, lag and quarantined records: what each view's
     `as_of` states.
 
-    Reads sync runs and the quarantined rows only (a partial index), never the whole raw
-    store, so it costs the same however much is synced.
+    Reads one row per stream and the quarantined rows only (a partial index), never the
+    raw store or the history of runs, so it costs the same however much is synced and
+    however long the hub has run.
     """
     quarantined = {(slug, stream): n for slug, stream, n in session.execute(
         select(Source.slug, RawRecord.stream, func.count())
@@ -110,11 +111,9 @@ def as_of(session: Session, now: datetime) -> list[AsOf]:
         .where(RawRecord.quarantine_reason.is_not(None), RawRecord.deleted_at.is_(None))
         .group_by(Source.slug, RawRecord.stream))}
     rows = session.execute(
-        select(Source.slug, SyncRun.stream, func.max(SyncRun.finished_at))
-        .join(Source, Source.id == SyncRun.source_id)
-        .where(SyncRun.status == "success")
-        .group_by(Source.slug, SyncRun.stream)
-        .order_by(Source.slug, SyncRun.stream)).all()
+        select(Source.slug, LastSuccess.stream, LastSuccess.finished_at)
+        .join(Source, Source.id == LastSuccess.source_id)
+        .order_by(Source.slug, LastSuccess.stream)).all()
     return [AsOf(slug, stream, last, (now - last).total_seconds() if last else None,
                  quarantined.get((slug, stream), 0))
             for slug, stream, last in rows]
