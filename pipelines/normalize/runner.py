@@ -159,7 +159,7 @@ def _write_batch(session: Session, book: IdentityBook, writes: _Writes) -> None:
         # parameter order made SQLite insert one row per statement.
         new_ids = dict(session.execute(
             insert(WorkItem).returning(WorkItem.key, WorkItem.id),
-            [row for row, _ in writes.new], execution_options=ONE_STATEMENT).tuples().all())
+            [row for row, _ in writes.new], execution_options=ONE_STATEMENT).all())
         written += [(new_ids[row["key"]], row["ref"], draft) for row, draft in writes.new]
     if not written:
         return
