@@ -187,16 +187,21 @@ def _land_page(
     if page.cursor is not None:
         # Written without loading the old value: a cursor can be large (GitHub's holds
         # every repository's ETags) and loading and comparing it costs as much again.
-        written = session.execute(
-            update(SyncCursor)
-            .where(SyncCursor.source_id == source_id, SyncCursor.stream == stream)
-            .values(value=page.cursor, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if not written.rowcount:  # type: ignore[attr-defined]
-            session.add(
-                SyncCursor(source_id=source_id, stream=stream, value=page.cursor, updated_at=now)
-            )
+        _put_stream_row(session, SyncCursor, source_id, stream, value=page.cursor,
+                        updated_at=now)
+
+
+def _put_stream_row(session: Session, table: type[SyncCursor] | type[LastSuccess],
+                    source_id: int, stream: str, **values: Any) -> None:
+    """Update a stream's row of `table` in place, or add it on the stream's first write."""
+    written = session.execute(
+        update(table)
+        .where(table.source_id == source_id, table.stream == stream)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not written.rowcount:  # type: ignore[attr-defined]
+        session.add(table(source_id=source_id, stream=stream, **values))
 
 
 def read_cursor(sessions: sessionmaker[Session], source_id: int, stream: str) -> Cursor | None:
@@ -253,22 +258,11 @@ def land_stream(
     with sessions.begin() as session:
         finished = clock()
         _record_run(session, run_id, stats, status="success", finished=finished)
-        _record_success(session, source_id, stream.name, finished)
+        _put_stream_row(session, LastSuccess, source_id, stream.name, finished_at=finished)
     log.info("stream.synced", source=source_slug, stream=stream.name, fetched=stats.fetched,
              new=stats.new, changed=stats.changed, deleted=stats.deleted,
              requests=stats.requests, seconds=round(stats.seconds, 3))
     return stats
-
-
-def _record_success(session: Session, source_id: int, stream: str, finished: datetime) -> None:
-    written = session.execute(
-        update(LastSuccess)
-        .where(LastSuccess.source_id == source_id, LastSuccess.stream == stream)
-        .values(finished_at=finished)
-        .execution_options(synchronize_session=False)
-    )
-    if not written.rowcount:  # type: ignore[attr-defined]
-        session.add(LastSuccess(source_id=source_id, stream=stream, finished_at=finished))
 
 
 def _record_run(
