@@ -98,7 +98,7 @@ class Forecast:
 
 
 #: Built once: an alias made per call was adapted afresh (and its statement's cache key
-#: recomputed) on every request, a third of a workload view's query time.
+#: recomputed) on every request, about a third of this query's time.
 _IMPLEMENTS = aliased(Link)
 _ASSIGNEES = (select(func.count()).where(Involvement.item_id == WorkItem.id,
                                          Involvement.role == Role.assignee)
@@ -108,7 +108,6 @@ _ASSIGNEES = (select(func.count()).where(Involvement.item_id == WorkItem.id,
 def open_work(session: Session, person: Person, org: OrgConfig) -> list[PlannedItem]:
     """Open items the person is assignee of, with their effort and the person's share."""
     kinds = [ItemKind(k) for k in org.effort.committed_kinds]
-    implements = _IMPLEMENTS
     rows = session.execute(
         select(WorkItem, Source.slug, Involvement.share, _ASSIGNEES)
         .join(Involvement, and_(Involvement.item_id == WorkItem.id,
@@ -118,9 +117,9 @@ def open_work(session: Session, person: Person, org: OrgConfig) -> list[PlannedI
         .where(WorkItem.deleted_at.is_(None), WorkItem.status_category.in_(OPEN),
                WorkItem.kind.in_(kinds),
                # One unit of work counted once: the issue carries the effort, not its PR.
-               ~exists().where(implements.from_item_id == WorkItem.id,
-                               implements.type == "implements",
-                               implements.to_item_id.is_not(None)))
+               ~exists().where(_IMPLEMENTS.from_item_id == WorkItem.id,
+                               _IMPLEMENTS.type == "implements",
+                               _IMPLEMENTS.to_item_id.is_not(None)))
         .order_by(WorkItem.id)).all()
     out = []
     for item, source, share, count in rows:
