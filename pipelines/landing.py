@@ -88,19 +88,21 @@ def _store_records(
     changed: list[dict[str, Any]] = []
     for external_id, payload in incoming.items():
         digest = content_hash(payload)
-        found = existing.get(external_id)
-        if found is None:
+        stored = existing.get(external_id)
+        if stored is None:
             new.append({"source_id": source_id, "stream": stream, "external_id": external_id,
                         "payload": payload, "content_hash": digest, "fetched_at": now,
                         "needs_normalizing": True})
-        elif found[1] != digest or found[2] is not None:
-            changed.append({"id": found[0], "payload": payload, "content_hash": digest,
-                            "fetched_at": now, "deleted_at": None, "delete_reason": None,
-                            "quarantine_reason": None, "needs_normalizing": True})
-        else:
+            continue
+        row_id, stored_hash, deleted_at = stored
+        if stored_hash == digest and deleted_at is None:
             stats.unchanged += 1
+            continue
+        changed.append({"id": row_id, "payload": payload, "content_hash": digest,
+                        "fetched_at": now, "deleted_at": None, "delete_reason": None,
+                        "quarantine_reason": None, "needs_normalizing": True})
     # Core executemany rather than one ORM object per record: the unit of work's
-    # bookkeeping was a third of landing's own time in a first sync.
+    # bookkeeping was about half of landing's own time in a first sync.
     if new:
         session.execute(insert(RawRecord), new)
     if changed:

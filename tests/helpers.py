@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from model import Identity, Involvement, Occurrence, Person, TokenRole, WorkItem
@@ -98,3 +98,16 @@ def item_by_key(sessions: sessionmaker[Session], key: str) -> WorkItem | None:
     """The work item with this key (live or tombstoned)."""
     with sessions() as session:
         return session.scalar(select(WorkItem).where(WorkItem.key == key))
+
+
+def planned_rows(session: Session, table: str) -> float:
+    """The row count the query planner believes `table` has (0 before any statistics)."""
+    if session.get_bind().dialect.name == "postgresql":
+        found = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = "
+                                    "CAST(:table AS regclass)"), {"table": table})
+        return max(float(found or 0), 0.0)  # -1 means never analyzed
+    if not session.scalar(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")):
+        return 0.0
+    stat = session.scalar(text("SELECT stat FROM sqlite_stat1 WHERE tbl = :table LIMIT 1"),
+                          {"table": table})
+    return float(str(stat).split()[0]) if stat else 0.0

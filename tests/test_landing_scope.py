@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from conftest import Database
 from connectors.base import Cursor, Page, RawItem, Snapshot, Stream
+from helpers import planned_rows
 from model import RawRecord
 from model.queries.sources import as_of
 from pipelines import landing
@@ -67,25 +68,14 @@ class _Pages(Stream):
             yield Page(records=[RawItem(f"{p}-{n}", {"n": n}) for n in range(self.size)])
 
 
-def _raw_record_statistics(db: Database) -> float:
-    with db.sessions() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            return float(session.scalar(text(
-                "SELECT reltuples FROM pg_class WHERE oid = 'raw_record'::regclass")) or 0)
-        stat = session.scalar(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'raw_record' "
-                                   "LIMIT 1")) if session.scalar(text(
-                                       "SELECT count(*) FROM sqlite_master WHERE name = "
-                                       "'sqlite_stat1'")) else None
-        return float(str(stat).split()[0]) if stat else 0.0
-
-
 def test_a_large_landing_refreshes_the_planners_statistics(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     # Planned as for an empty table, each page's lookup of its ids would read the whole
     # stream (seen on PostgreSQL: 450 records/s instead of 2,400).
     monkeypatch.setattr(landing, "REFRESH_STATISTICS_AFTER", 40)
     land_stream(db.sessions, source_slug="j", source_kind="jira", stream=_Pages(5, 15))
-    assert _raw_record_statistics(db) >= 40
+    with db.sessions() as session:
+        assert planned_rows(session, "raw_record") >= 40
 
 
 class _Broken(Stream):

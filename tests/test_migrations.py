@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from conftest import NOW, Database
+from helpers import planned_rows
 from model import Base, RawRecord, Source
 from model.db import make_engine, make_sessionmaker, refresh_statistics, upgrade
 from model.queries.sources import as_of
@@ -48,12 +49,7 @@ def test_refresh_statistics_gives_the_planner_row_counts(db: Database) -> None:
                         for n in range(50))
     with db.sessions.begin() as session:
         refresh_statistics(session)
-        if session.get_bind().dialect.name == "postgresql":
-            rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = "
-                                       "'raw_record'::regclass"))
-        else:
-            rows = session.scalar(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = "
-                                       "'raw_record'"))
+        rows = planned_rows(session, "raw_record")
     assert rows and rows > 0
 
 

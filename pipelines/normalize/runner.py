@@ -102,8 +102,8 @@ class _Stored(NamedTuple):
 
 @dataclass
 class _Writes:
-    """What a batch will write, gathered first so it can be written in a few statements
-    (Core executemany: one ORM object per item was a fifth of a first sync's time)."""
+    """What a batch will write, gathered first so it can be written in a few Core
+    executemany statements rather than as one ORM object per item."""
 
     new: list[tuple[dict[str, Any], ItemDraft]] = field(default_factory=list)
     changed: list[tuple[dict[str, Any], ItemDraft]] = field(default_factory=list)
