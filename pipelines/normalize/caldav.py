@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urljoin
 
-from model import ItemKind, RawRecord, Response, Role
-from pipelines.normalize.context import Fragment, NormalizeContext
+from model import ItemKind, Response, Role
+from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 from pipelines.normalize.ical import (
     event_fields,
@@ -22,7 +22,7 @@ from workhub.config import CalDAVSourceConfig
 __all__ = ["calendar_fragment", "normalize_record"]
 
 
-def _owner(record: RawRecord, ctx: NormalizeContext) -> InvolvementDraft | None:
+def _owner(record: Record, ctx: NormalizeContext) -> InvolvementDraft | None:
     source = ctx.source_config(record.source_id)
     if isinstance(source, CalDAVSourceConfig) and source.owner:
         person = ctx.config.person(source.owner)
@@ -43,7 +43,7 @@ def _owner(record: RawRecord, ctx: NormalizeContext) -> InvolvementDraft | None:
     return None
 
 
-def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
+def calendar_fragment(record: Record, ctx: NormalizeContext) -> Fragment:
     """The meeting (or absence) one CalDAV object describes, as seen from its calendar."""
     calendar = parse_calendar(record.payload.get("ics", ""))
     grouped = events_by_uid(calendar)

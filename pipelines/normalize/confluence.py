@@ -22,8 +22,8 @@ import re
 from datetime import UTC, datetime, time
 from typing import Any
 
-from model import ItemKind, RawRecord, Role, StatusCategory
-from pipelines.normalize.context import Fragment, NormalizeContext
+from model import ItemKind, Role, StatusCategory
+from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, LinkDraft, NormalizeError
 
 __all__ = ["jira_keys", "normalize_record", "page_ref", "task_text"]
@@ -78,7 +78,7 @@ def _references(text: str) -> list[LinkDraft]:
     return [LinkDraft("references", key, evidence=text[:200]) for key in jira_keys(text)]
 
 
-def _page(record: RawRecord, ctx: NormalizeContext, source: str) -> Fragment:
+def _page(record: Record, ctx: NormalizeContext, source: str) -> Fragment:
     page: dict[str, Any] = record.payload["page"]
     page_id = str(page["id"])
     title = str(page.get("title") or "").strip() or "(untitled page)"
@@ -123,7 +123,7 @@ def _due(value: Any, ctx: NormalizeContext) -> datetime | None:
     return end.astimezone(UTC)
 
 
-def _task(record: RawRecord, ctx: NormalizeContext, source: str) -> Fragment:
+def _task(record: Record, ctx: NormalizeContext, source: str) -> Fragment:
     task: dict[str, Any] = record.payload["task"]
     task_id = str(task["id"])
     storage = str(((task.get("body") or {}).get("storage") or {}).get("value") or "")
@@ -159,7 +159,7 @@ def _task(record: RawRecord, ctx: NormalizeContext, source: str) -> Fragment:
     return Fragment.of(record, draft, rank=(updated.timestamp() if updated else 0.0,))
 
 
-def normalize_record(record: RawRecord, ctx: NormalizeContext) -> Fragment | None:
+def normalize_record(record: Record, ctx: NormalizeContext) -> Fragment | None:
     """The page or task one Confluence record describes."""
     source = ctx.sources[record.source_id][0]
     payload = record.payload

@@ -24,9 +24,9 @@ from urllib.parse import quote
 
 from connectors.exchange.settings import ExchangeSourceConfig
 from connectors.jira.settings import JiraSourceConfig
-from model import BusyStatus, ItemKind, RawRecord, Response, Role, StatusCategory
+from model import BusyStatus, ItemKind, Response, Role, StatusCategory
 from pipelines.identity import canonical_email
-from pipelines.normalize.context import Fragment, NormalizeContext
+from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import (
     InvolvementDraft,
     ItemDraft,
@@ -72,7 +72,7 @@ _JIRA_KEY = re.compile(r"\b([A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,6})\b")
 # ---------------------------------------------------------------- shared helpers
 
 
-def _source(record: RawRecord, ctx: NormalizeContext) -> ExchangeSourceConfig | None:
+def _source(record: Record, ctx: NormalizeContext) -> ExchangeSourceConfig | None:
     cfg = ctx.source_config(record.source_id)
     return cfg if isinstance(cfg, ExchangeSourceConfig) else None
 
@@ -166,7 +166,7 @@ def _is_internal(sender: str, cfg: ExchangeSourceConfig | None, config: WorkhubC
     return canonical.partition("@")[2] in domains or canonical in _org_addresses(config)
 
 
-def message_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment | None:
+def message_fragment(record: Record, ctx: NormalizeContext) -> Fragment | None:
     """The request one stored message is, or None when it asks nothing of its owner."""
     p = record.payload
     owner, folder, item_id = p.get("mailbox"), p.get("folder"), p.get("ItemId")
@@ -293,7 +293,7 @@ def _attendees(p: dict[str, Any]) -> list[InvolvementDraft]:
     return list(out.values())
 
 
-def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
+def calendar_fragment(record: Record, ctx: NormalizeContext) -> Fragment:
     """The meeting (or absence) one mailbox's calendar shows, as the item `ical:<UID>`."""
     p = record.payload
     owner, uid, raw_occurrences = p.get("mailbox"), p.get("UID"), p.get("Occurrences")
@@ -370,7 +370,7 @@ def calendar_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
                                             -record.id), owner=me)
 
 
-def normalize_record(record: RawRecord, ctx: NormalizeContext) -> Fragment | None:
+def normalize_record(record: Record, ctx: NormalizeContext) -> Fragment | None:
     """The runner's entry point: messages and calendar records by their stream."""
     if record.stream == "messages":
         return message_fragment(record, ctx)

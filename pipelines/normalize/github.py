@@ -26,8 +26,8 @@ from typing import Any
 
 from connectors.github.evidence import is_noreply
 from connectors.github.settings import GitHubSourceConfig
-from model import ItemKind, RawRecord, Role, StatusCategory
-from pipelines.normalize.context import Fragment, NormalizeContext
+from model import ItemKind, Role, StatusCategory
+from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, LinkDraft, NormalizeError
 
 __all__ = ["closing_refs", "jira_keys", "normalize_record"]
@@ -89,7 +89,7 @@ def _person(user: Any, role: Role, emails: dict[str, Any] | None = None
                             email=email)
 
 
-def _config(record: RawRecord, ctx: NormalizeContext) -> GitHubSourceConfig:
+def _config(record: Record, ctx: NormalizeContext) -> GitHubSourceConfig:
     cfg = ctx.source_config(record.source_id)
     if isinstance(cfg, GitHubSourceConfig):
         return cfg
@@ -121,7 +121,7 @@ def _status(issue: dict[str, Any], pull: dict[str, Any] | None, labels: set[str]
     return StatusCategory.done, "closed"
 
 
-def _issue(record: RawRecord, ctx: NormalizeContext, slug: str) -> Fragment:
+def _issue(record: Record, ctx: NormalizeContext, slug: str) -> Fragment:
     payload = record.payload
     issue, repo = payload.get("issue"), str(payload.get("repo") or "")
     if not isinstance(issue, dict):
@@ -190,7 +190,7 @@ def _issue(record: RawRecord, ctx: NormalizeContext, slug: str) -> Fragment:
     return Fragment.of(record, draft, rank=(stamp, record.id))
 
 
-def _milestone(record: RawRecord, ctx: NormalizeContext, slug: str) -> Fragment:
+def _milestone(record: Record, ctx: NormalizeContext, slug: str) -> Fragment:
     milestone, repo = record.payload.get("milestone"), str(record.payload.get("repo") or "")
     if not isinstance(milestone, dict):
         raise NormalizeError("record holds no milestone object")
@@ -220,7 +220,7 @@ def _milestone(record: RawRecord, ctx: NormalizeContext, slug: str) -> Fragment:
     return Fragment.of(record, draft)
 
 
-def normalize_record(record: RawRecord, ctx: NormalizeContext) -> Fragment | None:
+def normalize_record(record: Record, ctx: NormalizeContext) -> Fragment | None:
     """The item one GitHub raw record describes (issues or milestones stream); a commit
     is no item (None): its address reaches identities through `author_emails`."""
     if record.stream == "commits":

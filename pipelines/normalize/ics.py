@@ -21,8 +21,8 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from model import ItemKind, RawRecord, Response, Role
-from pipelines.normalize.context import Fragment, NormalizeContext
+from model import ItemKind, Response, Role
+from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 from pipelines.normalize.ical import (
     busy_status,
@@ -80,7 +80,7 @@ def _check_times(events: list[Any]) -> None:
                                      f"{str(event.get(name))!r}")
 
 
-def normalize_record(record: RawRecord, ctx: NormalizeContext) -> Fragment:
+def normalize_record(record: Record, ctx: NormalizeContext) -> Fragment:
     """The meeting (or absence) one UID of a feed describes."""
     found = ctx.source_config(record.source_id)
     cfg = found if isinstance(found, IcsSourceConfig) else None

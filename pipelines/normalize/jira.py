@@ -24,8 +24,8 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from model import ItemKind, RawRecord, Role, StatusCategory
-from pipelines.normalize.context import Fragment, NormalizeContext
+from model import ItemKind, Role, StatusCategory
+from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, LinkDraft, NormalizeError
 from workhub.config import JiraSourceConfig
 
@@ -213,7 +213,7 @@ def _extra(fields: dict[str, Any], payload: dict[str, Any], points: float | None
     return {k: v for k, v in extra.items() if v is not None}
 
 
-def issue_fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment:
+def issue_fragment(record: Record, ctx: NormalizeContext) -> Fragment:
     """The work item one Jira issue record describes."""
     payload = record.payload
     issue = payload.get("issue")

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.paging import chunked
 from model import Involvement, Link, Occurrence, RawRecord, Role, Source, WorkItem
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
+from pipelines.heap import frozen_heap
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
-from pipelines.normalize.context import Fragment, NormalizeContext
+from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 from workhub.config import WorkhubConfig
 from workhub.logs import get_logger
@@ -32,7 +33,7 @@ __all__ = ["NormalizeStats", "merge", "normalize", "normalizer"]
 
 #: raw record -> the fragment of the item it describes, or None when it describes nothing
 #: to track (a newsletter, say). One per kind: `pipelines.normalize.<kind>.normalize_record`.
-Normalizer = Callable[[RawRecord, NormalizeContext], Fragment | None]
+Normalizer = Callable[[Record, NormalizeContext], Fragment | None]
 
 
 def normalizer(kind: str) -> Normalizer:
@@ -83,7 +84,10 @@ def merge(fragments: list[Fragment]) -> tuple[ItemDraft, int]:
                 people[key] = replace(people[key], response=inv.response)
     best = ordered[0]
     involvements = sorted(people.values(), key=lambda i: (i.namespace, i.value, i.role))
-    return replace(best.draft, involvements=involvements), best.source_id
+    # The winning fragment's draft becomes the item's: fragments are made for this merge
+    # alone, and copying the draft (`dataclasses.replace`) cost 6 % of a re-normalization.
+    best.draft.involvements = involvements
+    return best.draft, best.source_id
 
 
 #: Bulk inserts render None as NULL, so rows with different empty columns still share a
@@ -210,17 +214,35 @@ def _write_batch(session: Session, book: IdentityBook, writes: _Writes) -> None:
                                            for i, r in waiting if r in found])
 
 
-def _fragment(record: RawRecord, ctx: NormalizeContext) -> Fragment | None:
+def _fragment(record: Record, ctx: NormalizeContext) -> Fragment | None:
     return normalizer(ctx.sources[record.source_id][1])(record, ctx)
+
+
+#: The columns normalization reads, in `Record`'s order.
+_RECORD_COLUMNS = (RawRecord.id, RawRecord.source_id, RawRecord.stream, RawRecord.payload,
+                   RawRecord.deleted_at, RawRecord.delete_reason, RawRecord.item_key,
+                   RawRecord.quarantine_reason)
+
+
+def _records(session: Session, *where: Any, limit: int | None = None) -> list[Record]:
+    """The raw records that match, in id order, as plain `Record`s."""
+    query = select(*_RECORD_COLUMNS).where(*where).order_by(RawRecord.id).limit(limit)
+    return [Record(*row) for row in session.execute(query)]
 
 
 def _normalize_batch(
     session: Session,
     ctx: NormalizeContext,
     book: IdentityBook,
-    records: list[RawRecord],
+    records: list[Record],
     stats: NormalizeStats,
 ) -> None:
+    """Rebuild every item the records describe, then write back only what changed of the
+    records themselves (their item, their quarantine, whether they wait again)."""
+    # What each record said before: a record whose item and quarantine come out the same
+    # is not written, so an unchanged re-normalization writes no raw record at all.
+    before = {r.id: (r.item_key, r.quarantine_reason) for r in records}
+    again: set[int] = set()
     affected: set[str] = set()
     reasons: dict[str, str] = {}
     fresh: dict[int, Fragment] = {}
@@ -228,7 +250,6 @@ def _normalize_batch(
         stats.records += 1
         if record.item_key:
             affected.add(record.item_key)
-        record.needs_normalizing = False
         if record.deleted_at is not None:
             if record.item_key:
                 reasons[record.item_key] = record.delete_reason or "deleted at the source"
@@ -246,33 +267,35 @@ def _normalize_batch(
         record.item_key = fragment.key
         fresh[record.id] = fragment
         affected.add(fragment.key)
-    session.flush()
     keys = sorted(affected)
     # A few queries for the whole batch rather than two per item. The records that
     # describe the batch's items are looked up by id first: most are in the batch
-    # already, and loading them again would decode their payloads twice.
-    describing: dict[str, list[RawRecord]] = {key: [] for key in keys}
+    # already, and reading them again would decode their payloads twice.
+    describing: dict[str, list[Record]] = {key: [] for key in keys}
     stored: dict[str, _Stored] = {}
-    loaded = {record.id: record for record in records}
+    # The batch's own records under the keys they have now; the database still has the
+    # keys they had before, until `_write_records` below.
+    ids = {r.id for r in records if r.item_key in describing and r.quarantine_reason is None
+           and r.deleted_at is None}
     for chunk in chunked(keys, IN_LIST):
-        ids = session.execute(
-            select(RawRecord.id, RawRecord.item_key)
-            .where(
-                RawRecord.item_key.in_(chunk),
-                RawRecord.deleted_at.is_(None),
-                RawRecord.quarantine_reason.is_(None),
-            )
-            .order_by(RawRecord.id)
-        ).all()
-        for more in chunked([i for i, _ in ids if i not in loaded], IN_LIST):
-            loaded.update((r.id, r) for r in session.scalars(
-                select(RawRecord).where(RawRecord.id.in_(more))))
-        for record_id, key in ids:
-            describing[key or ""].append(loaded[record_id])
+        ids.update(session.scalars(select(RawRecord.id).where(
+            RawRecord.item_key.in_(chunk),
+            RawRecord.deleted_at.is_(None),
+            RawRecord.quarantine_reason.is_(None))))
         stored.update((key, _Stored(item_id, digest, deleted_at))
                       for item_id, key, digest, deleted_at in session.execute(
                           select(WorkItem.id, WorkItem.key, WorkItem.content_hash,
                                  WorkItem.deleted_at).where(WorkItem.key.in_(chunk))))
+    loaded = {record.id: record for record in records}
+    for more in chunked(sorted(ids - loaded.keys()), IN_LIST):
+        for extra in _records(session, RawRecord.id.in_(more)):
+            loaded[extra.id] = extra
+            before[extra.id] = (extra.item_key, extra.quarantine_reason)
+    for record_id in sorted(ids):
+        record = loaded[record_id]
+        # A batch record found under its old key goes where it is now, if anywhere.
+        if record.item_key in describing and record.quarantine_reason is None:
+            describing[record.item_key].append(record)
     writes = _Writes()
     for key in keys:
         fragments: list[Fragment] = []
@@ -287,7 +310,7 @@ def _normalize_batch(
                     continue
             if known is None or known.key != key:  # the record now describes another item
                 record.item_key = known.key if known else None
-                record.needs_normalizing = True
+                again.add(record.id)
                 continue
             fragments.append(known)
         if fragments:
@@ -297,11 +320,29 @@ def _normalize_batch(
         else:
             _stage_item(writes, stored.get(key), None, None, ctx.sources, reasons.get(key),
                         ctx.now, stats)
+    _write_records(session, records, loaded, before, again)
     _write_batch(session, book, writes)
+
+
+def _write_records(session: Session, batch: list[Record], loaded: dict[int, Record],
+                   before: dict[int, tuple[str | None, str | None]], again: set[int]) -> None:
+    """Take the batch off the queue and store what changed of any record it read."""
+    for chunk in chunked([r.id for r in batch], IN_LIST):
+        # Only rows still flagged: a sweep of every record mostly finds none.
+        session.execute(update(RawRecord).where(RawRecord.id.in_(chunk),
+                                                RawRecord.needs_normalizing)
+                        .values(needs_normalizing=False))
+    rows = [{"id": r.id, "item_key": r.item_key, "quarantine_reason": r.quarantine_reason,
+             "needs_normalizing": r.id in again}
+            for r in loaded.values()
+            if r.id in again or (r.item_key, r.quarantine_reason) != before[r.id]]
+    if rows:
+        session.execute(update(RawRecord), rows)  # by primary key, in one executemany
 
 
 #: Values per `IN (...)` list.
 IN_LIST = 500
+
 
 def normalize(
     sessions: sessionmaker[Session],
@@ -311,12 +352,15 @@ def normalize(
     everything: bool = False,
     batch_size: int = 500,
 ) -> NormalizeStats:
-    """Normalize every raw record that changed since the last run (or all of them)."""
+    """Normalize every raw record that changed since the last run (or all of them).
+
+    `everything` sweeps the whole raw store in id order first (after a mapping or config
+    change); records it finds describing another item wait again and are taken with
+    the rest of the queue at the end.
+    """
     stats = NormalizeStats()
     with sessions.begin() as session:
         people = sync_org(session, config.org)
-        if everything:
-            session.execute(update(RawRecord).values(needs_normalizing=True))
         sources = {s.id: (s.slug, s.kind) for s in session.scalars(select(Source))}
         pending = session.scalar(select(func.count()).where(RawRecord.needs_normalizing))
         if (pending or 0) >= REFRESH_STATISTICS_AFTER:
@@ -325,29 +369,32 @@ def normalize(
     ctx = NormalizeContext(config=config, now=now, sources=sources)
     resolver = IdentityResolver(config.org)
     refresh_at = REFRESH_STATISTICS_AFTER
-    while True:
+
+    def run(*where: Any) -> int:
+        nonlocal refresh_at
         with sessions.begin() as session:
-            records = list(
-                session.scalars(
-                    select(RawRecord)
-                    # Renders as the pending index's own condition on either database.
-                    .where(RawRecord.needs_normalizing)
-                    .order_by(RawRecord.id)
-                    .limit(batch_size)
-                )
-            )
-            if not records:
-                break
-            book = IdentityBook(session, resolver, people)
-            _normalize_batch(session, ctx, book, records, stats)
-        if stats.records >= refresh_at:
+            records = _records(session, *where, limit=batch_size)
+            if records:
+                _normalize_batch(session, ctx, book=IdentityBook(session, resolver, people),
+                                 records=records, stats=stats)
+        if stats.new >= refresh_at:
             # Tables that started empty (identities, items) are planned as empty until
             # analyzed, down to PostgreSQL's foreign-key checks: seen, 70,000 sequential
             # scans of `identity` in one first sync. Doubling keeps this to a few runs.
             with sessions.begin() as session:
                 refresh_statistics(session)
             refresh_at *= 2
-    if stats.records >= REFRESH_STATISTICS_AFTER:
+        return records[-1].id if records else 0
+
+    with frozen_heap():
+        if everything:
+            after = 0
+            while after := run(RawRecord.id > after):
+                pass
+        # Renders as the pending index's own condition on either database.
+        while run(RawRecord.needs_normalizing):
+            pass
+    if stats.new >= REFRESH_STATISTICS_AFTER:
         with sessions.begin() as session:
             refresh_statistics(session)
     log.info("graph.normalized", records=stats.records, new=stats.new, changed=stats.changed,
