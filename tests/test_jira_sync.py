@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from conftest import Database
@@ -23,8 +23,18 @@ from connectors.jira import JiraSource
 from connectors.jira.client import retry_after
 from connectors.jira.source import SWEEP_REASON
 from helpers import graph_snapshot, item_by_key
-from model import Identity, Involvement, Link, Person, RawRecord, Role, WorkItem
+from model import (
+    Identity,
+    Involvement,
+    Link,
+    Person,
+    RawRecord,
+    Role,
+    StatusCategory,
+    WorkItem,
+)
 from model.db import make_engine, make_sessionmaker
+from pipelines.normalize.runner import normalize
 from pipelines.sync import sync_everything
 from sandbox.faults import FaultMiddleware, FaultPlan
 from sandbox.jira import FIELD_STORY_POINTS, JiraStore, create_app, populate
@@ -308,6 +318,64 @@ def test_second_sync_without_change_writes_nothing(
                 for r in session.scalars(select(RawRecord))} == raw_before
         assert {(i.id, i.content_hash) for i in session.scalars(select(WorkItem))} == (
             items_before)
+
+
+def _rows_written(db: Database) -> Callable[[], int]:
+    """A counter of the rows that INSERT, UPDATE and DELETE statements touch from now on."""
+    engine = db.sessions.kw["bind"]
+    touched = [0]
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            touched[0] += max(cursor.rowcount, 0)
+
+    event.listen(engine, "after_cursor_execute", count)
+    return lambda: touched[0]
+
+
+def test_renormalizing_an_unchanged_store_writes_nothing(
+        db: Database, synced_cloud: Site, now: datetime) -> None:
+    before = graph_snapshot(db.sessions)
+    written = _rows_written(db)
+    stats = normalize(db.sessions, synced_cloud.config(), now, everything=True)
+    assert (stats.records, stats.unchanged) == (len(synced_cloud.store.issues), len(before))
+    assert (stats.new, stats.changed, stats.deleted, written()) == (0, 0, 0, 0)
+    assert graph_snapshot(db.sessions) == before
+
+
+def test_renormalizing_applies_a_new_mapping_to_every_item(
+        db: Database, synced_cloud: Site, now: datetime) -> None:
+    in_progress = {i["id"] for i in synced_cloud.store.issues.values()
+                   if i["fields"]["status"]["name"] == "In Progress"}
+    assert in_progress
+    remapped = synced_cloud.config(status_map={"Blocked": "blocked", "In Progress": "blocked"})
+    stats = normalize(db.sessions, remapped, now, everything=True)
+    assert (stats.changed, stats.new, stats.deleted) == (len(in_progress), 0, 0)
+    with db.sessions() as session:
+        blocked = set(session.scalars(select(WorkItem.external_id).where(
+            WorkItem.status_category == StatusCategory.blocked)))
+    assert in_progress <= blocked
+
+
+def test_renormalizing_mends_records_an_older_mapping_misfiled(
+        db: Database, synced_cloud: Site, now: datetime) -> None:
+    """One record filed under another issue's item, one quarantined for a reason that no
+    longer holds: the sweep files both where they belong and leaves the graph as it was."""
+    before = graph_snapshot(db.sessions)
+    first, second, third = sorted(synced_cloud.store.issues)[:3]
+    with db.sessions.begin() as session:
+        records = {r.external_id: r for r in session.scalars(
+            select(RawRecord).where(RawRecord.external_id.in_([first, second, third])))}
+        records[first].item_key = records[second].item_key
+        records[third].item_key, records[third].quarantine_reason = None, "an old mapping's"
+    stats = normalize(db.sessions, synced_cloud.config(), now, everything=True)
+    assert (stats.new, stats.changed, stats.deleted, stats.quarantined) == (0, 0, 0, 0)
+    with db.sessions() as session:
+        mended = {r.external_id: (r.item_key, r.quarantine_reason, r.needs_normalizing)
+                  for r in session.scalars(select(RawRecord).where(
+                      RawRecord.external_id.in_([first, second, third])))}
+    assert mended == {i: (f"{SOURCE}:{i}", None, False) for i in (first, second, third)}
+    assert graph_snapshot(db.sessions) == before
 
 
 def test_incremental_sync_asks_only_for_recent_changes(
