@@ -13,11 +13,12 @@ from model.items import (
     StatusCategory,
     WorkItem,
 )
-from model.people import Identity, Membership, Person, Team
+from model.people import AppliedOrg, Identity, Membership, Person, Team
 from model.sync import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 
 __all__ = [
     "ApiToken",
+    "AppliedOrg",
     "Base",
     "BusyStatus",
     "Identity",

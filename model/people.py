@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from model.base import Base, JSONType
 
-__all__ = ["Identity", "Membership", "Person", "Team"]
+__all__ = ["AppliedOrg", "Identity", "Membership", "Person", "Team"]
 
 
 class Person(Base):
@@ -76,3 +77,17 @@ class Membership(Base):
         ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     )
     share: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+class AppliedOrg(Base):
+    """The organisation as last applied from the config, as a digest: one row.
+
+    Applying it re-resolves every identity, which grows with the organisation (seconds at
+    5,000 people); a run whose config states the same organisation skips all of that.
+    """
+
+    __tablename__ = "applied_org"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime]

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -72,6 +72,31 @@ def _identity_world(db: Database) -> dict[str, int]:
                                     person_id=identity.person_id, role=Role.assignee))
             items[value] = item.id
         return items
+
+
+def test_an_organisation_is_applied_again_only_when_it_changes(db: Database) -> None:
+    """The same organisation twice: the second run reads the people's ids and nothing
+    else. A new alias: applied, and the identity it names moves to its person."""
+    items = _identity_world(db)
+    engine = db.sessions.kw["bind"]
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: statements.append(statement))
+    with db.sessions.begin() as session:
+        people = sync_org(session, ORG)
+    # (PostgreSQL's test transaction adds a savepoint around it.)
+    reads = [s for s in statements if "SAVEPOINT" not in s]
+    assert len(reads) == 2 and all(s.lstrip().startswith("SELECT") for s in reads)
+    assert "identity" not in " ".join(reads).lower()
+    renamed = ORG.model_copy(update={"people": [
+        p.model_copy(update={"aliases": ["jira:acc-x"]}) if p.id == "ben" else p
+        for p in ORG.people]})
+    with db.sessions.begin() as session:
+        assert sync_org(session, renamed) == people
+    with db.sessions() as session:
+        involvement = session.scalars(select(Involvement).where(
+            Involvement.item_id == items["acc-x"])).one()
+    assert involvement.person_id == people["ben"]
 
 
 def test_suggestions_are_listed_and_never_applied(db: Database) -> None:
