@@ -112,6 +112,36 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         connection.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_db(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str
+              ) -> Iterator[Database]:
+    """A database other processes can read too: what `db` rolls back, this commits.
+
+    PostgreSQL: a schema of this test's own, named in the URL (a worker process connects
+    by URL alone), dropped afterwards.
+    """
+    if request.param == "sqlite":
+        path = tmp_path / "shared.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        schema = f"workhub_shared_{worker_id}_{os.getpid()}"
+        admin = make_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    if request.param == "postgresql":
+        upgrade(engine)
+    yield Database(sessionmaker(engine, expire_on_commit=False), request.param, url)
+    engine.dispose()
+    if request.param == "postgresql":
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
 # ---------------------------------------------------------------- Radicale
 
 

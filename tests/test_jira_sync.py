@@ -378,6 +378,41 @@ def test_renormalizing_mends_records_an_older_mapping_misfiled(
     assert graph_snapshot(db.sessions) == before
 
 
+def test_a_sweep_planned_by_worker_processes_ends_as_one_planned_here(
+        shared_db: Database, cloud: Site, now: datetime, sqlite_template: Path,
+        tmp_path: Path) -> None:
+    """Same store, same misfiled record, same new mapping: the sweep planned by two
+    worker processes in small batches gives the graph and the records a sweep in this
+    process gives."""
+    shutil.copy(sqlite_template, tmp_path / "here.db")
+    here = Database(make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'here.db'}")),
+                    "sqlite", "")
+    first, second = sorted(cloud.store.issues)[:2]
+    for db in (here, shared_db):
+        sync_everything(db.sessions, cloud.config(), now)
+        with db.sessions.begin() as session:
+            records = {r.external_id: r for r in session.scalars(
+                select(RawRecord).where(RawRecord.external_id.in_([first, second])))}
+            records[first].item_key = records[second].item_key
+    remapped = cloud.config(status_map={"Blocked": "blocked", "In Progress": "blocked"})
+    alone = normalize(here.sessions, remapped, now, everything=True, workers=1)
+    shared = normalize(shared_db.sessions, remapped, now, everything=True, workers=2,
+                       batch_size=7)
+    assert alone.changed > 0
+    # (The moved record is read twice there: by the sweep, which flags it, and after.)
+    assert (shared.new, shared.changed, shared.deleted, shared.quarantined) == (
+        alone.new, alone.changed, alone.deleted, alone.quarantined)
+    assert graph_snapshot(shared_db.sessions) == graph_snapshot(here.sessions)
+
+    def records_of(db: Database) -> set[tuple[str, str | None, bool]]:
+        with db.sessions() as session:
+            return {tuple(row) for row in session.execute(select(
+                RawRecord.external_id, RawRecord.item_key, RawRecord.needs_normalizing))}
+
+    assert records_of(shared_db) == records_of(here)
+    assert (first, f"{SOURCE}:{first}", False) in records_of(shared_db)
+
+
 def test_incremental_sync_asks_only_for_recent_changes(
         db: Database, cloud: Site, now: datetime) -> None:
     config = cloud.config()

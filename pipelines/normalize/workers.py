@@ -1,0 +1,80 @@
+"""A sweep of the whole raw store, planned by worker processes while this one writes.
+
+Planning (decoding payloads, running the normalizers, hashing drafts) is most of a
+re-normalization's CPU and reads only, so it spreads over cores; writing stays in one
+process. Workers find an item's records by the key the database holds, which no plan
+changes while the sweep runs: a record that moves to another item is only flagged, and
+the caller's sequential pass over the queue moves it afterwards.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from model import RawRecord
+from model.db import make_engine, make_sessionmaker
+from pipelines.normalize.context import NormalizeContext
+from pipelines.normalize.plan import BatchPlan, plan_batch, read_records
+
+__all__ = ["PARALLEL_AFTER", "planned_in_workers"]
+
+#: Sweeps smaller than this run in one process: starting workers costs about a second.
+PARALLEL_AFTER = 20_000
+
+_worker: dict[str, object] = {}
+
+
+def _start(url: str, ctx: NormalizeContext) -> None:
+    _worker["sessions"] = make_sessionmaker(make_engine(url))
+    _worker["ctx"] = ctx
+    gc.freeze()  # what the worker keeps for its life; see pipelines.heap
+
+
+def _plan(first: int, last: int) -> BatchPlan:
+    sessions = _worker["sessions"]
+    ctx = _worker["ctx"]
+    assert isinstance(sessions, sessionmaker) and isinstance(ctx, NormalizeContext)
+    with sessions() as session:
+        records = read_records(session, RawRecord.id >= first, RawRecord.id <= last)
+        return plan_batch(session, ctx, records, moves_wait=True)
+
+
+def planned_in_workers(sessions: sessionmaker[Session], ctx: NormalizeContext, *,
+                       batch_size: int, workers: int | None) -> Iterator[BatchPlan]:
+    """Every raw record's batch planned in worker processes, yielded in id order."""
+    with sessions() as session:
+        ids = list(session.scalars(select(RawRecord.id).order_by(RawRecord.id)))
+        # Workers connect by URL alone: what the config states, password included (it
+        # goes to the child process, never to a log).
+        url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    ranges = [(ids[i], ids[min(i + batch_size, len(ids)) - 1])
+              for i in range(0, len(ids), batch_size)]
+    count = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=_start,
+                             initargs=(url, ctx)) as pool:
+        # A few batches ahead of the writer, not all: a sweep that changes every item
+        # would otherwise hold every plan in memory at once.
+        ahead: deque[Future[BatchPlan]] = deque()
+        for first, last in ranges:
+            ahead.append(pool.submit(_plan, first, last))
+            if len(ahead) > 2 * count:
+                yield _checked(ahead.popleft().result())
+        while ahead:
+            yield _checked(ahead.popleft().result())
+
+
+def _checked(plan: BatchPlan) -> BatchPlan:
+    # Every range was cut from ids this process read: a worker that finds none of them
+    # reads another database (a URL that lost its schema, say) and must not go on.
+    if not plan.taken:
+        raise RuntimeError("a normalization worker found none of the records it was given; "
+                           "it does not see the database this process writes")
+    return plan
