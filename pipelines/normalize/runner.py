@@ -123,30 +123,32 @@ def _write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
                                            for i, r in waiting if r in found])
 
 
-def _write_plan(session: Session, book: IdentityBook, plan: BatchPlan,
-                written: set[str] | None, stats: NormalizeStats) -> None:
-    """Take the batch off the queue, store what changed of its records, write its items.
+def _write_plan(session: Session, book: IdentityBook, plan: BatchPlan, stats: NormalizeStats,
+                sweep: set[str] | None = None) -> None:
+    """Store what changed of the batch's records, write its items, and (planned in this
+    transaction) take the batch off the queue.
 
-    `written` (for plans made side by side) holds the keys this sweep wrote already:
-    two batches may both rebuild an item whose records span them, from the same stored
-    records, and only the first is written. Plans made one after another each see the
-    last write, so there every plan is written.
+    `sweep` is for plans made side by side by workers: the keys the sweep wrote so far.
+    Two batches may both rebuild an item whose records span them, from the same stored
+    records, and only the first is written. Such a plan leaves the queue alone: a record
+    landed again while a worker planned it keeps waiting for the pass over the queue.
     """
-    for chunk in chunked(plan.taken, IN_LIST):
-        # Only rows still flagged: a sweep of every record mostly finds none.
-        session.execute(update(RawRecord).where(RawRecord.id.in_(chunk),
-                                                RawRecord.needs_normalizing)
-                        .values(needs_normalizing=False))
+    if sweep is None:
+        for chunk in chunked(plan.taken, IN_LIST):
+            # Only rows still flagged: most of a sweep's records are not.
+            session.execute(update(RawRecord).where(RawRecord.id.in_(chunk),
+                                                    RawRecord.needs_normalizing)
+                            .values(needs_normalizing=False))
     if plan.records:
         session.execute(update(RawRecord), plan.records)  # by primary key, in one executemany
     writes, counts = plan.writes, plan.stats
     for staged, name in ((writes.new, "new"), (writes.changed, "changed")):
-        if written is None:
+        if sweep is None:
             continue
-        fresh = [(row, draft) for row, draft in staged if row["key"] not in written]
+        fresh = [(row, draft) for row, draft in staged if row["key"] not in sweep]
         setattr(counts, name, getattr(counts, name) - (len(staged) - len(fresh)))
         staged[:] = fresh
-        written.update(row["key"] for row, _ in fresh)
+        sweep.update(row["key"] for row, _ in fresh)
     stats.add(counts)
     _write_batch(session, book, writes)
 
@@ -180,10 +182,11 @@ def normalize(
     resolver = IdentityResolver(config.org)
     refresh_at = REFRESH_STATISTICS_AFTER
 
-    def write(plan: BatchPlan, written: set[str] | None = None) -> None:
+    def write(session: Session, plan: BatchPlan, sweep: set[str] | None = None) -> None:
+        _write_plan(session, IdentityBook(session, resolver, people), plan, stats, sweep)
+
+    def refresh_when_grown() -> None:
         nonlocal refresh_at
-        with sessions.begin() as session:
-            _write_plan(session, IdentityBook(session, resolver, people), plan, written, stats)
         if stats.new >= refresh_at:
             # Tables that started empty (identities, items) are planned as empty until
             # analyzed, down to PostgreSQL's foreign-key checks: seen, 70,000 sequential
@@ -193,25 +196,29 @@ def normalize(
             refresh_at *= 2
 
     def run(*where: Any) -> int:
+        # Planned and written in one transaction, as the queue's flags are cleared.
         with sessions.begin() as session:
             records = read_records(session, *where, limit=batch_size)
-            plan = plan_batch(session, ctx, records) if records else None
-        if plan is not None:
-            write(plan)
+            if records:
+                write(session, plan_batch(session, ctx, records))
+        refresh_when_grown()
         return records[-1].id if records else 0
 
     with frozen_heap():
         if everything and workers != 1 and (workers or (total or 0) >= PARALLEL_AFTER):
-            written: set[str] = set()
+            swept: set[str] = set()
             for plan in planned_in_workers(sessions, ctx, batch_size=batch_size,
                                            workers=workers):
-                write(plan, written)
+                with sessions.begin() as session:
+                    write(session, plan, swept)
+                refresh_when_grown()
         elif everything:
             after = 0
             while after := run(RawRecord.id > after):
                 pass
-        # What waits: the queue, or after a sweep the records it found describing another
-        # item. Renders as the pending index's own condition on either database.
+        # What waits: the queue (after a sweep by workers, all of it, and the records they
+        # found describing another item). The pending index's own condition on either
+        # database.
         while run(RawRecord.needs_normalizing):
             pass
     if stats.new >= REFRESH_STATISTICS_AFTER:
