@@ -281,6 +281,9 @@ def report(result: dict[str, Any]) -> None:
                         share < most,
                     )
                 )
+                streams = db[name].get("streams", {})
+                if streams:
+                    print("    " + ", ".join(f"{k} {v:.1f} s" for k, v in streams.items()))
         if "renormalize" in db:
             renorm = db["renormalize"]
             speed = renorm["records"] / renorm["seconds"] if renorm["seconds"] else 0

@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from model.db import make_engine, make_sessionmaker, upgrade
 from pipelines.normalize.runner import normalize
@@ -42,7 +43,7 @@ def main() -> None:
     sessions = make_sessionmaker(engine)
     now = datetime.now(UTC)
     started = time.perf_counter()
-    out: dict[str, float | int] = {}
+    out: dict[str, Any] = {}
     if mode == "normalize":
         stats = normalize(sessions, config, now, everything=True)
         out |= {"records": stats.records, "changed": stats.changed, "new": stats.new}
@@ -57,6 +58,8 @@ def main() -> None:
             "items_changed": normalized.changed,
             "errors": sum(1 for s in landed if s.error),
         }
+        # Where a re-sync's time goes, stream by stream (the rest is normalization).
+        out["streams"] = {f"{s.source}/{s.stream}": round(s.seconds, 2) for s in landed}
     out["seconds"] = time.perf_counter() - started
     out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out), flush=True)
