@@ -20,7 +20,8 @@ class Record:
 
     Read with Core rather than loaded as `RawRecord`: the ORM's identity map, instance
     state and change tracking cost more than the normalizer itself for a record that
-    comes out unchanged, which is most of them (profiled: ~40 % of a re-normalization).
+    comes out unchanged, which is most of them (a 10k re-normalization went from 3.56 s
+    to 1.45 s with this and with writing back only the records that changed).
     """
 
     id: int

@@ -141,16 +141,19 @@ def _write_plan(session: Session, book: IdentityBook, plan: BatchPlan, stats: No
                             .values(needs_normalizing=False))
     if plan.records:
         session.execute(update(RawRecord), plan.records)  # by primary key, in one executemany
-    writes, counts = plan.writes, plan.stats
-    for staged, name in ((writes.new, "new"), (writes.changed, "changed")):
-        if sweep is None:
-            continue
+    if sweep is not None:
+        _drop_written(plan, sweep)
+    stats.add(plan.stats)
+    _write_batch(session, book, plan.writes)
+
+
+def _drop_written(plan: BatchPlan, sweep: set[str]) -> None:
+    """Leave out of the plan the items the sweep wrote already, and add the rest."""
+    for staged, name in ((plan.writes.new, "new"), (plan.writes.changed, "changed")):
         fresh = [(row, draft) for row, draft in staged if row["key"] not in sweep]
-        setattr(counts, name, getattr(counts, name) - (len(staged) - len(fresh)))
+        setattr(plan.stats, name, getattr(plan.stats, name) - (len(staged) - len(fresh)))
         staged[:] = fresh
         sweep.update(row["key"] for row, _ in fresh)
-    stats.add(counts)
-    _write_batch(session, book, writes)
 
 
 def normalize(
