@@ -106,7 +106,7 @@ class Writes:
 def _stage_item(writes: Writes, stored: _Stored | None, draft: ItemDraft | None,
                 source_id: int | None, slugs: dict[int, tuple[str, str]], reason: str | None,
                 now: datetime, stats: NormalizeStats) -> None:
-    """Tombstone, skip (same digest), or stage an item's new state for `_write_batch`."""
+    """Tombstone, skip (same digest), or stage an item's new state for the runner to write."""
     if draft is None or source_id is None:
         if stored is not None and stored.deleted_at is None:
             writes.tombstones.append({"id": stored.id, "deleted_at": now,
