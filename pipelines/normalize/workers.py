@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,22 +30,27 @@ __all__ = ["PARALLEL_AFTER", "planned_in_workers"]
 #: Sweeps smaller than this run in one process: starting workers costs about a second.
 PARALLEL_AFTER = 20_000
 
-_worker: dict[str, object] = {}
+class _Worker(NamedTuple):
+    """What a worker process keeps between the batches it plans."""
+
+    sessions: sessionmaker[Session]
+    ctx: NormalizeContext
+
+
+_worker: _Worker | None = None
 
 
 def _start(url: str, ctx: NormalizeContext) -> None:
-    _worker["sessions"] = make_sessionmaker(make_engine(url))
-    _worker["ctx"] = ctx
+    global _worker
+    _worker = _Worker(make_sessionmaker(make_engine(url)), ctx)
     gc.freeze()  # what the worker keeps for its life; see pipelines.heap
 
 
 def _plan(first: int, last: int) -> BatchPlan:
-    sessions = _worker["sessions"]
-    ctx = _worker["ctx"]
-    assert isinstance(sessions, sessionmaker) and isinstance(ctx, NormalizeContext)
-    with sessions() as session:
+    assert _worker is not None, "started by the pool's initializer"
+    with _worker.sessions() as session:
         records = read_records(session, RawRecord.id >= first, RawRecord.id <= last)
-        return plan_batch(session, ctx, records, moves_wait=True)
+        return plan_batch(session, _worker.ctx, records, moves_wait=True)
 
 
 def planned_in_workers(sessions: sessionmaker[Session], ctx: NormalizeContext, *,
