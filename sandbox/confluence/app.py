@@ -14,10 +14,11 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import heapq
 import html
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -256,23 +257,33 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
     return after
 
 
-def _paginate(request: Request, items: list[Json], key: SortKey, descending: bool,
-              sort_name: str) -> tuple[list[Json], str | None]:
-    """One page of `items` (ordered by `key`, ties by id inside the key) after the
-    request's cursor, and the relative URL of the next page if there is one.
+def _paginate(request: Request, pool: Iterable[Json], key: SortKey, descending: bool,
+              sort_name: str, keep: Callable[[Json], bool] = lambda _: True,
+              ) -> tuple[list[Json], str | None]:
+    """One page of the `pool` items that `keep` accepts (ordered by `key`, ties by id
+    inside the key) after the request's cursor, and the relative URL of the next page
+    if there is one.
 
     The cursor is the sort key of the last item served (keyset pagination), so a page
-    edited or deleted between two requests neither repeats nor shifts the others.
+    edited or deleted between two requests neither repeats nor shifts the others. Like
+    a database walking an index, a page costs the items past the cursor, compared by
+    key first, and a partial sort of those: sorting and filtering the whole pool for
+    every page made a 91,000-task listing cost 45 sorts of each task.
     """
-    items = sorted(items, key=key, reverse=descending)
     cursor = request.query_params.get("cursor")
-    if cursor:
-        after = _decode_cursor(cursor, sort_name)
-        items = [i for i in items if (key(i) < after if descending else key(i) > after)]
+    after = _decode_cursor(cursor, sort_name) if cursor else None
+
+    def wanted(item: Json) -> bool:
+        if after is not None and not (key(item) < after if descending else key(item) > after):
+            return False
+        return keep(item)
+
     limit = _limit(request)
-    page, more = items[:limit], len(items) > limit
-    if not more:
+    first = heapq.nlargest if descending else heapq.nsmallest
+    page = first(limit + 1, filter(wanted, pool), key=key)
+    if len(page) <= limit:
         return page, None
+    page = page[:limit]
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     params.append(("cursor", _encode_cursor(sort_name, key(page[-1]))))
     return page, f"{request.url.path}?{urlencode(params)}"
@@ -370,14 +381,16 @@ def _pages(request: Request, store: ConfluenceStore, space_id: str | None) -> JS
         if space_id is not None and space_id not in store.spaces:
             raise ConfluenceError(404, f"No space with id {space_id}")
         pool = store.pages.values() if space_ids is None else store.pages_in(space_ids)
-        matches = [p for p in pool
-                   if p["status"] in statuses
-                   and (space_ids is None or p["spaceId"] in space_ids)
-                   and (page_ids is None or p["id"] in page_ids)
-                   and (title is None or p["title"] == title)
-                   and (not root_only or p["parentId"] is None)]
-        page, next_url = _paginate(request, matches, _page_key(field), descending,
-                                   _sort_name("page", field, descending))
+
+        def matches(p: Json) -> bool:
+            return (p["status"] in statuses
+                    and (space_ids is None or p["spaceId"] in space_ids)
+                    and (page_ids is None or p["id"] in page_ids)
+                    and (title is None or p["title"] == title)
+                    and (not root_only or p["parentId"] is None))
+
+        page, next_url = _paginate(request, pool, _page_key(field), descending,
+                                   _sort_name("page", field, descending), matches)
         return _listing(request, [_render_page(p, body_format) for p in page], next_url)
 
 
@@ -509,18 +522,20 @@ def create_app(store: ConfluenceStore, faults: FaultPlan | None = None) -> ASGIA
 
         with store.lock:
             pool = store.tasks.values() if space_ids is None else store.tasks_in(space_ids)
-            matches = [t for t in pool
-                       if task_visible(t)
-                       and (status is None or t["status"] == status)
-                       and (task_ids is None or t["id"] in task_ids)
-                       and (space_ids is None or t["spaceId"] in space_ids)
-                       and on_container(t)
-                       and (created_by is None or t["createdBy"] in created_by)
-                       and (assigned_to is None or t["assignedTo"] in assigned_to)
-                       and (completed_by is None or t["completedBy"] in completed_by)
-                       and in_ranges(t)]
-            page, next_url = _paginate(request, matches, lambda t: (int(t["id"]),), False,
-                                       "task:id")
+
+            def matches(t: Json) -> bool:
+                return (task_visible(t)
+                        and (status is None or t["status"] == status)
+                        and (task_ids is None or t["id"] in task_ids)
+                        and (space_ids is None or t["spaceId"] in space_ids)
+                        and on_container(t)
+                        and (created_by is None or t["createdBy"] in created_by)
+                        and (assigned_to is None or t["assignedTo"] in assigned_to)
+                        and (completed_by is None or t["completedBy"] in completed_by)
+                        and in_ranges(t))
+
+            page, next_url = _paginate(request, pool, lambda t: (int(t["id"]),), False,
+                                       "task:id", matches)
             return _listing(request, [_render_task(t, body_format) for t in page], next_url)
 
     async def get_task(request: Request) -> Response:
