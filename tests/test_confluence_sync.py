@@ -103,7 +103,7 @@ def wiki_config(org: Organisation, url: str, spaces: list[str]) -> WorkhubConfig
         },
         "sources": [{"name": SOURCE, "kind": "confluence", "url": url,
                      "username": "dev@example.com", "token": "api-token", "spaces": spaces,
-                     "page_size": 7}],
+                     "page_size": 7, "task_page_size": 7}],
     })
 
 

@@ -23,6 +23,7 @@ def build_source(cfg: ConfluenceSourceConfig) -> ConfluenceSource:
         token=secret(cfg.token),
         spaces=list(cfg.spaces),
         page_size=cfg.page_size,
+        task_page_size=cfg.task_page_size,
         lookback=timedelta(minutes=cfg.lookback_minutes),
         max_delete_share=cfg.max_delete_share,
     )

@@ -21,6 +21,9 @@ class ConfluenceSourceConfig(SourceBase):
     token: SecretStr | None = None
     spaces: list[str] = Field(default_factory=list)
     page_size: int = Field(default=100, ge=1, le=250)
+    #: tasks per listing request: the most Confluence allows by default, since every
+    #: sync lists every task and a task is small (a re-sync's cost is its requests)
+    task_page_size: int = Field(default=250, ge=1, le=250)
     lookback_minutes: int = Field(default=10, ge=0)
     #: a listing that would tombstone more than this share of a stream at once is refused
     #: (the mass-deletion guard); null turns the guard off

@@ -71,6 +71,7 @@ class ConfluenceSource(Source):
         token: str | None = None,
         spaces: list[str] | None = None,
         page_size: int = 100,
+        task_page_size: int = 250,
         lookback: timedelta = timedelta(minutes=10),
         max_delete_share: float | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -81,6 +82,7 @@ class ConfluenceSource(Source):
         self.site = url.rstrip("/").removesuffix("/wiki")
         self.space_keys = list(spaces or [])
         self.page_size = page_size
+        self.task_page_size = task_page_size
         self.lookback = lookback
         self.max_delete_share = max_delete_share
         self.client = HttpClient(
@@ -222,7 +224,7 @@ class TasksStream(Stream):
         pending: Page | None = None
         for group in chunked(list(spaces), MAX_IDS):
             params = {"space-id": ",".join(group), "body-format": "storage",
-                      "limit": min(source.page_size, 250)}
+                      "limit": source.task_page_size}
             for response in source.listing("/tasks", params):
                 records = []
                 for task in response["results"]:
