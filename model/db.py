@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from model.base import Base
 from workhub import jsonio
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["REFRESH_STATISTICS_AFTER", "make_engine", "make_sessionmaker", "refresh_statistics",
            "upgrade"]
@@ -77,6 +78,10 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to this engine (no alembic.ini needed)."""
+    # Alembic is imported here: only migrating needs it, and a worker or an API read
+    # should not pay for importing it.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -85,4 +90,6 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to revision."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)

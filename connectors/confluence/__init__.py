@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from connectors.confluence.settings import ConfluenceSourceConfig
-from connectors.confluence.source import ConfluenceSource, PagesStream, TasksStream
+from connectors.lazy import lazy_exports
 from workhub.source_config import secret
+
+if TYPE_CHECKING:
+    from connectors.confluence.source import ConfluenceSource, PagesStream, TasksStream
+
+# The client library loads when a source is built, not when the config is read.
+__getattr__ = lazy_exports(__name__, source=("ConfluenceSource", "PagesStream", "TasksStream"))
 
 __all__ = ["STREAMS", "ConfluenceSource", "PagesStream", "TasksStream", "build_source"]
 
@@ -16,6 +23,8 @@ STREAMS = ["pages", "tasks"]
 
 def build_source(cfg: ConfluenceSourceConfig) -> ConfluenceSource:
     """The connector for a configured Confluence source."""
+    from connectors.confluence.source import ConfluenceSource
+
     return ConfluenceSource(
         cfg.name,
         cfg.url,

@@ -3,10 +3,20 @@ commits (evidence of who is who)."""
 
 from __future__ import annotations
 
-from connectors.github.commits import CommitsStream
-from connectors.github.milestones import MilestonesStream
+from typing import TYPE_CHECKING
+
 from connectors.github.settings import GitHubSourceConfig
-from connectors.github.source import GitHubSource, IssuesStream
+from connectors.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from connectors.github.commits import CommitsStream
+    from connectors.github.milestones import MilestonesStream
+    from connectors.github.source import GitHubSource, IssuesStream
+
+# The client library loads when a source is built, not when the config is read.
+__getattr__ = lazy_exports(__name__, commits=("CommitsStream",),
+                           milestones=("MilestonesStream",),
+                           source=("GitHubSource", "IssuesStream"))
 
 __all__ = ["STREAMS", "CommitsStream", "GitHubSource", "IssuesStream", "MilestonesStream",
            "build_source"]
@@ -17,4 +27,6 @@ STREAMS = ["issues", "milestones", "commits"]
 
 def build_source(cfg: GitHubSourceConfig) -> GitHubSource:
     """The connector for a configured GitHub source."""
+    from connectors.github.source import GitHubSource
+
     return GitHubSource(cfg)

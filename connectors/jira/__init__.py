@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from connectors.jira.settings import JiraSourceConfig
-from connectors.jira.source import IssuesStream, JiraSource
+from connectors.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from connectors.jira.source import IssuesStream, JiraSource
+
+# The client library loads when a source is built, not when the config is read.
+__getattr__ = lazy_exports(__name__, source=("IssuesStream", "JiraSource"))
 
 __all__ = ["STREAMS", "IssuesStream", "JiraSource", "build_source"]
 
@@ -13,4 +21,6 @@ STREAMS = ["issues"]
 
 def build_source(cfg: JiraSourceConfig) -> JiraSource:
     """The connector for a configured Jira site."""
+    from connectors.jira.source import JiraSource
+
     return JiraSource(cfg)
