@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -29,8 +30,9 @@ __all__ = ["IN_LIST", "BatchPlan", "NormalizeStats", "Writes", "merge", "normali
 Normalizer = Callable[[Record, NormalizeContext], Fragment | None]
 
 
+@cache
 def normalizer(kind: str) -> Normalizer:
-    """The normalizer of a kind of source."""
+    """The normalizer of a kind of source (looked up once: it is asked once a record)."""
     try:
         module = importlib.import_module(f"pipelines.normalize.{kind}")
     except ModuleNotFoundError as exc:
@@ -140,7 +142,9 @@ _RECORD_COLUMNS = (RawRecord.id, RawRecord.source_id, RawRecord.stream, RawRecor
 def read_records(session: Session, *where: Any, limit: int | None = None) -> list[Record]:
     """The raw records that match, in id order, as plain `Record`s."""
     query = select(*_RECORD_COLUMNS).where(*where).order_by(RawRecord.id).limit(limit)
-    return [Record(*row) for row in session.execute(query)]
+    # On the session's connection: a select of columns run by the session goes through
+    # the ORM's loading of rows, a fifth of reading a batch for nothing it needs.
+    return [Record(*row) for row in session.connection().execute(query)]
 
 
 @dataclass
