@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.github.payloads import parse_iso, simple_user
-from sandbox.github.search import SearchQuery
+from sandbox.github.search import MAX_RESULTS, SearchQuery
 
 __all__ = ["PULL_SINGLE_ONLY", "GoneError", "MovedError", "NotFoundError", "QueriesMixin"]
 
@@ -179,12 +179,14 @@ class QueriesMixin:
         field = {"updated": "updated_at", "comments": "comments"}.get(sort, "created_at")
         return _ordered(rows, lambda r: r[field], direction)
 
-    def search_issues(self, query: SearchQuery, key: str = "updated_at",
-                      order: str = "desc") -> list[dict[str, Any]]:
-        """Issues and pull requests of any repository that match a search, sorted."""
+    def search_issues(self, query: SearchQuery, key: str = "updated_at", order: str = "desc",
+                      most: int = MAX_RESULTS) -> tuple[int, list[dict[str, Any]]]:
+        """How many issues and pull requests of any repository match a search, and copies
+        of the first `most` of them, sorted, each with a score."""
         with self.lock:
             rows = query.hits(self.issues)
-        return _ordered(rows, lambda r: r[key], order)
+            first = _ordered(rows, lambda r: r[key], order)[:most]
+            return len(rows), [{**copy.deepcopy(row), "score": 1.0} for row in first]
 
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         """One pull request with the fields only the single endpoint has."""

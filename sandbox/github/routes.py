@@ -124,9 +124,9 @@ def _search_issues(api: GitHubAPI, request: Request, params: dict[str, str]) -> 
         raise InvalidError(f"Only the first {MAX_RESULTS} search results are available",
                            "page", "Search")
     key = "created_at" if q.get("sort") == "created" else "updated_at"
-    rows = api.store.search_issues(query, key, q.get("order", "desc"))
-    return Answer(200, {"total_count": len(rows), "incomplete_results": False,
-                        "items": rows[:MAX_RESULTS]}, paged="/search/issues", paged_key="items")
+    total, rows = api.store.search_issues(query, key, q.get("order", "desc"))
+    return Answer(200, {"total_count": total, "incomplete_results": False, "items": rows},
+                  paged="/search/issues", paged_key="items")
 
 
 @_get("/user")
