@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,19 @@ def test_database_url_prefers_the_environment(
     assert config.resolved_database_url() == "sqlite:///from-file.db"
     monkeypatch.setenv("WORKHUB_DATABASE_URL", "postgresql://db/x")
     assert config.resolved_database_url() == "postgresql://db/x"
+
+
+def test_reading_the_config_imports_no_client_library() -> None:
+    # In a fresh interpreter: this one has imported them all for other tests.
+    probe = ("import sys, workhub.config\n"
+             "print(sorted(m for m in ('exchangelib', 'caldav', 'github', 'jira', 'alembic')"
+             " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+    # The names a connector package exports are still there, loaded on first use.
+    import connectors.jira
+
+    assert connectors.jira.JiraSource.__name__ == "JiraSource"
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        _ = connectors.jira.Nothing  # type: ignore[attr-defined]
