@@ -22,6 +22,7 @@ import pytest
 from conftest import FIXTURES, NOW
 from sandbox.faults import FaultPlan, RateBudget
 from sandbox.github import GitHubStore, create_app, populate
+from sandbox.github.search import parse_query
 from sandbox.org import generate_org
 from sandbox.serve import serving
 from shapes import assert_same_shape
@@ -523,6 +524,24 @@ def test_search_filters_by_update_time_scope_and_kind(fresh: World) -> None:
     issues = fresh.get("/search/issues", params={"q": f"repo:{REPO} is:issue"}).json()
     assert all("pull_request" not in i for i in issues["items"])
     assert fresh.get("/search/issues", params={"q": "org:other"}).json()["total_count"] == 0
+
+
+def test_a_search_counts_every_hit_and_serves_copies_of_the_first_in_order(
+        world: World) -> None:
+    store = world.store
+    everything = [i for table in store.issues.values() for i in table.values()]
+    total, first = store.search_issues(parse_query("org:acme"), "updated_at", "desc", most=3)
+    assert total == len(everything) > 3
+    newest = sorted(everything, key=lambda i: (i["updated_at"], i["number"]), reverse=True)
+    assert [(i["updated_at"], i["number"]) for i in first] == \
+        [(i["updated_at"], i["number"]) for i in newest[:3]]
+    assert all(i["score"] == 1.0 for i in first)
+    # What is served is a copy: a caller changing it changes nothing stored.
+    first[0]["title"] = "changed by the caller"
+    first[0]["user"]["login"] = "someone-else"
+    stored = store.issues[first[0]["repository_url"].split("/repos/", 1)[1]][first[0]["number"]]
+    assert stored["title"] != "changed by the caller"
+    assert stored["user"]["login"] != "someone-else"
 
 
 def test_search_answers_422_beyond_its_cap_and_to_what_it_cannot_answer(
