@@ -142,8 +142,8 @@ _RECORD_COLUMNS = (RawRecord.id, RawRecord.source_id, RawRecord.stream, RawRecor
 def read_records(session: Session, *where: Any, limit: int | None = None) -> list[Record]:
     """The raw records that match, in id order, as plain `Record`s."""
     query = select(*_RECORD_COLUMNS).where(*where).order_by(RawRecord.id).limit(limit)
-    # On the session's connection: a select of columns run by the session goes through
-    # the ORM's loading of rows, a fifth of reading a batch for nothing it needs.
+    # On the session's connection: a select run by the session goes through the ORM's
+    # loading of rows, and plain rows are all a `Record` needs.
     return [Record(*row) for row in session.connection().execute(query)]
 
 
