@@ -29,10 +29,6 @@ class SearchQuery:
     updated_from: str | None = None  # ISO text, "Z" form, compared as text
     inclusive: bool = True
 
-    def matches(self, repo: str, issue: dict[str, Any]) -> bool:
-        """Whether the issue of `repo` ("owner/name") is a hit."""
-        return self.in_scope(repo) and self.matches_issue(issue)
-
     def in_scope(self, repo: str) -> bool:
         """Whether the repository ("owner/name") is searched at all."""
         owner = repo.split("/", 1)[0].lower()
