@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
@@ -14,11 +14,21 @@ from model import RawRecord, Source
 from model.base import utcnow
 from model.db import make_engine, make_sessionmaker, upgrade
 from pipelines.landing import LandingStats, ProgressCallback
+from pipelines.normalize.alongside import NormalizingAlongside
 from pipelines.normalize.runner import NormalizeStats, normalize
 from pipelines.sync import sync_stream
 from workhub.config import WorkhubConfig, default_home, load_config
 
 __all__ = ["Workhub"]
+
+
+def _both(first: ProgressCallback, second: ProgressCallback | None) -> ProgressCallback:
+    def report(stats: LandingStats) -> None:
+        first(stats)
+        if second is not None:
+            second(stats)
+
+    return report
 
 
 @dataclass
@@ -31,6 +41,11 @@ class Workhub:
     full: bool = False
     progress: ProgressCallback | None = None
     last_normalize: NormalizeStats | None = None
+    #: Normalize in a second process while landing goes on, for runs that land and then
+    #: normalize in this one process (`workhub sync`); a run whose steps are processes
+    #: of their own would stop it with each landing step.
+    normalize_alongside: bool = False
+    _alongside: NormalizingAlongside | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_config_file(cls, path: str | None = None) -> Workhub:
@@ -48,14 +63,33 @@ class Workhub:
 
     def land(self, source: str, stream: str, batch: str | None = None) -> LandingStats:
         """Land one stream of one source from its cursor."""
-        return sync_stream(self.sessions, self.config, source, stream, full=self.full,
-                           batch=batch, clock=self.clock, progress=self.progress)
+        progress = self.progress
+        if self.normalize_alongside:
+            if self._alongside is None:
+                self._alongside = NormalizingAlongside(self.sessions, self.config, self.clock())
+            progress = _both(self._alongside.landed, self.progress)
+        return sync_stream(
+            self.sessions,
+            self.config,
+            source,
+            stream,
+            full=self.full,
+            batch=batch,
+            clock=self.clock,
+            progress=progress,
+        )
 
     def normalize(self, *, everything: bool = False) -> NormalizeStats:
-        """Rebuild the graph rows of every raw record that changed."""
+        """Rebuild the graph rows of every raw record that changed (after stopping the
+        process that normalized alongside landing, if one ran, and counting its work)."""
+        ahead = NormalizeStats()
+        if self._alongside is not None:
+            ahead = self._alongside.finish()
+            self._alongside = None
         self.last_normalize = normalize(
             self.sessions, self.config, self.clock(), everything=everything
         )
+        self.last_normalize.add(ahead)
         return self.last_normalize
 
     def quarantined(self, source: str, stream: str) -> int:

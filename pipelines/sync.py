@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from model.base import utcnow
 from pipelines.landing import LandingStats, ProgressCallback, land_stream
+from pipelines.normalize.alongside import NormalizingAlongside
 from pipelines.normalize.runner import NormalizeStats, normalize
+from pipelines.normalize.workers import PARALLEL_AFTER
 from pipelines.sources import make_source, stream_names
 from workhub.config import WorkhubConfig
 
@@ -46,13 +48,28 @@ def sync_stream(
 
 
 def sync_everything(
-    sessions: sessionmaker[Session], config: WorkhubConfig, now: datetime, *, full: bool = False
+    sessions: sessionmaker[Session],
+    config: WorkhubConfig,
+    now: datetime,
+    *,
+    full: bool = False,
+    alongside_after: int = PARALLEL_AFTER,
 ) -> tuple[list[LandingStats], NormalizeStats]:
-    """Land every stream of every enabled source, then normalize (no Dagster involved)."""
-    landed = [
-        sync_stream(sessions, config, cfg.name, stream, full=full)
-        for cfg in config.sources
-        if cfg.enabled
-        for stream in stream_names(cfg.kind)
-    ]
-    return landed, normalize(sessions, config, now)
+    """Land every stream of every enabled source, then normalize (no Dagster involved).
+
+    Once `alongside_after` records wait, a second process normalizes while landing goes
+    on; what it leaves is normalized here once landing is done.
+    """
+    alongside = NormalizingAlongside(sessions, config, now, start_after=alongside_after)
+    try:
+        landed = [
+            sync_stream(sessions, config, cfg.name, stream, full=full, progress=alongside.landed)
+            for cfg in config.sources
+            if cfg.enabled
+            for stream in stream_names(cfg.kind)
+        ]
+    finally:
+        ahead = alongside.finish()
+    stats = normalize(sessions, config, now)
+    stats.add(ahead)
+    return landed, stats

@@ -173,7 +173,8 @@ def _sync(cfg: WorkhubConfig, sources: list[str] | None, full: bool) -> bool:
                 detail=f"{stats.fetched} fetched, {stats.pages} pages, {stats.requests} requests",
             )
 
-        workhub = Workhub(config=cfg, sessions_factory=_sessions(cfg), full=full, progress=report)
+        workhub = Workhub(config=cfg, sessions_factory=_sessions(cfg), full=full, progress=report,
+                          normalize_alongside=True)
         try:
             result = run_sync(workhub, sources)
         except KeyError as exc:

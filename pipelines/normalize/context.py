@@ -32,6 +32,8 @@ class Record:
     delete_reason: str | None
     item_key: str | None
     quarantine_reason: str | None
+    #: With `deleted_at`, what tells whether landing changed the record since it was read.
+    content_hash: str | None = None
 
 
 @dataclass(frozen=True)

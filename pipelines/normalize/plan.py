@@ -136,7 +136,7 @@ def _fragment(record: Record, ctx: NormalizeContext) -> Fragment | None:
 #: The columns normalization reads, in `Record`'s order.
 _RECORD_COLUMNS = (RawRecord.id, RawRecord.source_id, RawRecord.stream, RawRecord.payload,
                    RawRecord.deleted_at, RawRecord.delete_reason, RawRecord.item_key,
-                   RawRecord.quarantine_reason)
+                   RawRecord.quarantine_reason, RawRecord.content_hash)
 
 
 def read_records(session: Session, *where: Any, limit: int | None = None) -> list[Record]:
@@ -158,6 +158,9 @@ class BatchPlan:
     records: list[dict[str, Any]]
     writes: Writes
     stats: NormalizeStats
+    #: Every record the plan read, as it read it (content hash, deleted_at): a plan
+    #: written while landing goes on writes only the records that are still so.
+    versions: dict[int, tuple[str | None, datetime | None]] = field(default_factory=dict)
 
 
 def plan_batch(session: Session, ctx: NormalizeContext, records: list[Record], *,
@@ -258,7 +261,8 @@ def plan_batch(session: Session, ctx: NormalizeContext, records: list[Record], *
              "needs_normalizing": r.id in again}
             for r in loaded.values()
             if r.id in again or (r.item_key, r.quarantine_reason) != before[r.id]]
-    return BatchPlan([r.id for r in records], rows, writes, stats)
+    versions = {r.id: (r.content_hash, r.deleted_at) for r in loaded.values()}
+    return BatchPlan([r.id for r in records], rows, writes, stats, versions)
 
 
 #: Values per `IN (...)` list.

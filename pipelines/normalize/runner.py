@@ -36,7 +36,7 @@ from pipelines.normalize.workers import PARALLEL_AFTER, planned_in_workers
 from workhub.config import WorkhubConfig
 from workhub.logs import get_logger
 
-__all__ = ["NormalizeStats", "merge", "normalize", "normalizer"]
+__all__ = ["NormalizeStats", "merge", "normalize", "normalizer", "write_batch"]
 
 log = get_logger(__name__)
 
@@ -60,8 +60,8 @@ def _targets(session: Session, refs: set[str]) -> dict[str, int]:
     return out
 
 
-def _write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
-    """Write the staged items, then their involvements, occurrences and links with
+def write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
+    """Write a plan's staged items, then their involvements, occurrences and links with
     executemany, and resolve the links that point at references written now."""
     for rows in (writes.tombstones, [row for row, _ in writes.changed]):
         if rows:
@@ -144,7 +144,7 @@ def _write_plan(session: Session, book: IdentityBook, plan: BatchPlan, stats: No
     if sweep is not None:
         _drop_written(plan, sweep)
     stats.add(plan.stats)
-    _write_batch(session, book, plan.writes)
+    write_batch(session, book, plan.writes)
 
 
 def _drop_written(plan: BatchPlan, sweep: set[str]) -> None:

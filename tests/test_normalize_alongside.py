@@ -1,0 +1,147 @@
+"""Normalizing in a second process while a sync lands: the same graph as normalizing
+after, and nothing that landed under a plan is lost."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from conftest import Database
+from model import RawRecord
+from model.db import make_engine, make_sessionmaker
+from pipelines.identity import IdentityBook, IdentityResolver, sync_org
+from pipelines.normalize.alongside import NormalizingAlongside, write_if_current
+from pipelines.normalize.context import NormalizeContext
+from pipelines.normalize.plan import NormalizeStats, plan_batch, read_records
+from pipelines.normalize.runner import normalize
+from pipelines.sources import stream_names
+from pipelines.sync import sync_everything, sync_stream
+from test_jira_sync import Site, full_view, serve_site
+
+
+@pytest.fixture
+def cloud(now: datetime) -> Iterator[Site]:
+    """A seeded Jira Cloud stand-in."""
+    with serve_site("Cloud", now) as served:
+        yield served
+
+
+def _pending(db: Database) -> int:
+    with db.sessions() as session:
+        return session.scalar(select(func.count()).where(RawRecord.needs_normalizing)) or 0
+
+
+def test_a_sync_normalized_alongside_ends_as_one_normalized_after(
+    shared_db: Database, cloud: Site, now: datetime, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The second process starts after the first page, takes every record as it lands,
+    and leaves the graph a sync that normalizes afterwards leaves."""
+    shutil.copy(sqlite_template, tmp_path / "after.db")
+    after = Database(
+        make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'after.db'}")), "sqlite", ""
+    )
+    config = cloud.config(page_size=5)
+    sync_everything(after.sessions, config, now, alongside_after=10**9)
+
+    alongside = NormalizingAlongside(shared_db.sessions, config, now, start_after=1)
+    landed = [
+        sync_stream(shared_db.sessions, config, source.name, stream, progress=alongside.landed)
+        for source in config.sources
+        for stream in stream_names(source.kind)
+    ]
+    ahead = alongside.finish()
+    assert ahead.records == sum(s.new for s in landed) > 5
+    assert ahead.new > 0
+    assert _pending(shared_db) == 0
+    rest = normalize(shared_db.sessions, config, now)
+    assert (rest.records, rest.new, rest.changed) == (0, 0, 0)
+    assert full_view(shared_db.sessions) == full_view(after.sessions)
+
+
+def test_a_small_sync_starts_no_second_process(
+    shared_db: Database, cloud: Site, now: datetime
+) -> None:
+    """Below the threshold nothing starts: `finish` has nothing to count."""
+    alongside = NormalizingAlongside(shared_db.sessions, cloud.config(), now, start_after=10**9)
+    config = cloud.config()
+    for source in config.sources:
+        for stream in stream_names(source.kind):
+            sync_stream(shared_db.sessions, config, source.name, stream,
+                        progress=alongside.landed)
+    assert alongside.finish() == NormalizeStats()
+    assert _pending(shared_db) > 0
+
+
+def test_a_record_landed_again_under_a_plan_stays_on_the_queue(
+    shared_db: Database, cloud: Site, now: datetime
+) -> None:
+    """A plan is written only for the records that are as it read them: one that landing
+    changed meanwhile keeps its flag and its stored item key, and the rest are done."""
+    config = cloud.config()
+    for source in config.sources:
+        for stream in stream_names(source.kind):
+            sync_stream(shared_db.sessions, config, source.name, stream)
+    with shared_db.sessions.begin() as session:
+        people = sync_org(session, config.org)
+    with shared_db.sessions() as session:
+        records = read_records(session, RawRecord.needs_normalizing)
+        sources = {records[0].source_id: (config.sources[0].name, "jira")}
+        plan = plan_batch(session, NormalizeContext(config, now, sources), records)
+    changed = records[3].id
+    with shared_db.sessions.begin() as session:  # what landing does to a changed record
+        session.execute(
+            update(RawRecord)
+            .where(RawRecord.id == changed)
+            .values(content_hash="0" * 64, needs_normalizing=True)
+        )
+    stats = NormalizeStats()
+    with shared_db.sessions.begin() as session:
+        book = IdentityBook(session, IdentityResolver(config.org), people)
+        stale = write_if_current(session, book, plan, stats)
+    assert stale == {changed}
+    assert stats.new == len(records)
+    with shared_db.sessions() as session:
+        waiting = {
+            row_id: key
+            for row_id, key in session.execute(
+                select(RawRecord.id, RawRecord.item_key).where(RawRecord.needs_normalizing)
+            )
+        }
+        keyed = session.scalar(select(func.count()).where(RawRecord.item_key.is_not(None)))
+    assert waiting == {changed: None}
+    assert keyed == len(records) - 1
+
+
+def test_a_row_landing_holds_is_skipped_not_waited_for(
+    shared_db: Database, cloud: Site, now: datetime
+) -> None:
+    """On PostgreSQL a row that landing is writing is left on the queue at once: the
+    plan's writer never waits on landing, so the two cannot deadlock."""
+    if shared_db.dialect != "postgresql":
+        pytest.skip("SQLite has one write lock, taken before the check (tested above)")
+    config = cloud.config()
+    for source in config.sources:
+        for stream in stream_names(source.kind):
+            sync_stream(shared_db.sessions, config, source.name, stream)
+    with shared_db.sessions.begin() as session:
+        people = sync_org(session, config.org)
+    with shared_db.sessions() as session:
+        records = read_records(session, RawRecord.needs_normalizing)
+        sources = {records[0].source_id: (config.sources[0].name, "jira")}
+        plan = plan_batch(session, NormalizeContext(config, now, sources), records)
+    held = records[0].id
+    with shared_db.sessions.begin() as landing:
+        landing.execute(
+            update(RawRecord).where(RawRecord.id == held).values(needs_normalizing=True)
+        )
+        stats = NormalizeStats()
+        with shared_db.sessions.begin() as session:
+            session.connection().exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+            book = IdentityBook(session, IdentityResolver(config.org), people)
+            assert write_if_current(session, book, plan, stats) == {held}
+    assert _pending(shared_db) == 1
