@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
 from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
+from model.bulk import insert_rows
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.prefetch import prefetched
 from workhub.jsonio import canonical
@@ -103,8 +104,7 @@ def _store_records(
                         "quarantine_reason": None, "needs_normalizing": True})
     # Core executemany rather than one ORM object per record: the unit of work's
     # bookkeeping was about half of landing's own time in a first sync.
-    if new:
-        session.execute(insert(RawRecord), new)
+    insert_rows(session, RawRecord, new)
     if changed:
         session.execute(update(RawRecord), changed)  # by primary key, in one executemany
     stats.new += len(new)

@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.paging import chunked
 from model import Involvement, Link, Occurrence, RawRecord, Role, Source, WorkItem
+from model.bulk import insert_rows
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.heap import frozen_heap
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
@@ -39,12 +40,6 @@ from workhub.logs import get_logger
 __all__ = ["NormalizeStats", "merge", "normalize", "normalizer", "write_batch"]
 
 log = get_logger(__name__)
-
-
-#: Bulk inserts render None as NULL, so rows with different empty columns still share a
-#: statement: the ORM otherwise splits a batch by each row's pattern of Nones (seen: 2,000
-#: statements for 2,000 links, and the items' RETURNING results spliced row by row).
-ONE_STATEMENT = {"render_nulls": True}
 
 
 def _targets(session: Session, refs: set[str]) -> dict[str, int]:
@@ -70,9 +65,9 @@ def write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
     if writes.new:
         # Ids matched back by key (unique), not by row order: asking for RETURNING in
         # parameter order made SQLite insert one row per statement.
-        new_ids = dict(session.execute(
-            insert(WorkItem).returning(WorkItem.key, WorkItem.id),
-            [row for row, _ in writes.new], execution_options=ONE_STATEMENT).all())
+        inserted = insert_rows(session, WorkItem, [row for row, _ in writes.new], "key", "id")
+        assert inserted is not None, "rows were given"
+        new_ids: dict[str, int] = {row.key: row.id for row in inserted}
         written += [(new_ids[row["key"]], row["ref"], draft) for row, draft in writes.new]
     if not written:
         return
@@ -111,7 +106,7 @@ def write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
         (Involvement, involvements), (Occurrence, occurrences), (Link, links)]
     for table, rows in tables:
         if rows:
-            session.execute(insert(table), rows, execution_options=ONE_STATEMENT)
+            insert_rows(session, table, rows)
     # Links written earlier that were waiting for these references.
     refs = sorted({ref for _, ref, _ in written if ref})
     for chunk in chunked(refs, IN_LIST):
