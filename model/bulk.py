@@ -20,19 +20,14 @@ from sqlalchemy.orm import DeclarativeBase, Session
 __all__ = ["insert_rows"]
 
 
-def _table(model: type[DeclarativeBase] | Table) -> Table:
-    table = model if isinstance(model, Table) else model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def insert_rows(session: Session, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]],
                 *returning: str) -> Result[Any] | None:
     """Insert `rows` (each with the same keys) in one executemany; with `returning`,
     the result of those columns for every row (in no promised order)."""
     if not rows:
         return None
-    table = _table(model)
+    table = model.__table__
+    assert isinstance(table, Table), "a mapped class with a table of its own"
     statement = insert(table)
     if returning:
         return session.execute(statement.returning(*(table.c[name] for name in returning)),

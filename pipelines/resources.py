@@ -41,10 +41,12 @@ class Workhub:
     full: bool = False
     progress: ProgressCallback | None = None
     last_normalize: NormalizeStats | None = None
-    #: Normalize in a second process while landing goes on, for runs that land and then
-    #: normalize in this one process (`workhub sync`); a run whose steps are processes
-    #: of their own would stop it with each landing step.
-    normalize_alongside: bool = False
+    #: Normalize in a second process while landing goes on, once this many records wait
+    #: (None: never). For runs that land and then normalize in this one process (`workhub
+    #: sync`); a run whose steps are processes of their own would stop it with each step.
+    normalize_alongside_after: int | None = None
+    #: What that process normalized in the last run (None when none ran).
+    last_alongside: NormalizeStats | None = None
     _alongside: NormalizingAlongside | None = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -64,9 +66,10 @@ class Workhub:
     def land(self, source: str, stream: str, batch: str | None = None) -> LandingStats:
         """Land one stream of one source from its cursor."""
         progress = self.progress
-        if self.normalize_alongside:
+        if self.normalize_alongside_after is not None:
             if self._alongside is None:
-                self._alongside = NormalizingAlongside(self.sessions, self.config, self.clock())
+                self._alongside = NormalizingAlongside(self.sessions, self.config, self.clock(),
+                                                       start_after=self.normalize_alongside_after)
             progress = _both(self._alongside.landed, self.progress)
         return sync_stream(
             self.sessions,
@@ -83,8 +86,9 @@ class Workhub:
         """Rebuild the graph rows of every raw record that changed (after stopping the
         process that normalized alongside landing, if one ran, and counting its work)."""
         ahead = NormalizeStats()
+        self.last_alongside = None
         if self._alongside is not None:
-            ahead = self._alongside.finish()
+            ahead = self.last_alongside = self._alongside.finish()
             self._alongside = None
         self.last_normalize = normalize(
             self.sessions, self.config, self.clock(), everything=everything

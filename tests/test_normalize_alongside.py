@@ -19,6 +19,8 @@ from pipelines.normalize.alongside import NormalizingAlongside, write_if_current
 from pipelines.normalize.context import NormalizeContext
 from pipelines.normalize.plan import NormalizeStats, plan_batch, read_records
 from pipelines.normalize.runner import normalize
+from pipelines.resources import Workhub
+from pipelines.run import run_sync
 from pipelines.sources import stream_names
 from pipelines.sync import sync_everything, sync_stream
 from test_jira_sync import Site, full_view, serve_site
@@ -61,6 +63,27 @@ def test_a_sync_normalized_alongside_ends_as_one_normalized_after(
     rest = normalize(shared_db.sessions, config, now)
     assert (rest.records, rest.new, rest.changed) == (0, 0, 0)
     assert full_view(shared_db.sessions) == full_view(after.sessions)
+
+
+def test_workhub_sync_normalizes_alongside_through_dagster(
+    shared_db: Database, cloud: Site, now: datetime, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """`workhub sync`'s path: the landing assets feed the process, and the work graph
+    asset stops it and normalizes what is left, in one in-process Dagster run."""
+    shutil.copy(sqlite_template, tmp_path / "after.db")
+    after = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'after.db'}"))
+    config = cloud.config(page_size=5)
+    sync_everything(after, config, now, alongside_after=10**9)
+    workhub = Workhub(config=config, sessions_factory=shared_db.sessions, clock=lambda: now,
+                      normalize_alongside_after=1)
+    report = run_sync(workhub)
+    assert report.ok
+    assert workhub.last_alongside is not None
+    assert workhub.last_alongside.records > 0
+    assert report.normalized is not None
+    assert report.normalized.records == sum(s.new for s in report.streams)
+    assert _pending(shared_db) == 0
+    assert full_view(shared_db.sessions) == full_view(after)
 
 
 def test_a_small_sync_starts_no_second_process(

@@ -158,6 +158,7 @@ def _progress() -> Iterator[Progress]:
 
 def _sync(cfg: WorkhubConfig, sources: list[str] | None, full: bool) -> bool:
     from pipelines.landing import LandingStats
+    from pipelines.normalize.workers import PARALLEL_AFTER
     from pipelines.resources import Workhub
     from pipelines.run import run_sync
 
@@ -174,7 +175,7 @@ def _sync(cfg: WorkhubConfig, sources: list[str] | None, full: bool) -> bool:
             )
 
         workhub = Workhub(config=cfg, sessions_factory=_sessions(cfg), full=full, progress=report,
-                          normalize_alongside=True)
+                          normalize_alongside_after=PARALLEL_AFTER)
         try:
             result = run_sync(workhub, sources)
         except KeyError as exc:
