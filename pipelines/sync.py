@@ -68,8 +68,10 @@ def sync_everything(
             if cfg.enabled
             for stream in stream_names(cfg.kind)
         ]
-    finally:
-        ahead = alongside.finish()
+    except BaseException:
+        alongside.abandon()  # not a drain of the queue on the way out of an error
+        raise
+    ahead = alongside.finish()
     stats = normalize(sessions, config, now)
     stats.add(ahead)
     return landed, stats

@@ -65,6 +65,27 @@ def test_a_sync_normalized_alongside_ends_as_one_normalized_after(
     assert full_view(shared_db.sessions) == full_view(after.sessions)
 
 
+def test_an_abandoned_process_leaves_the_rest_on_the_queue(
+    shared_db: Database, cloud: Site, now: datetime, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """A sync that fails stops the process at once; what it did not write waits, and the
+    next normalization ends in the graph a sync that normalizes afterwards leaves."""
+    shutil.copy(sqlite_template, tmp_path / "after.db")
+    after = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'after.db'}"))
+    config = cloud.config(page_size=5)
+    sync_everything(after, config, now, alongside_after=10**9)
+    alongside = NormalizingAlongside(shared_db.sessions, config, now, start_after=1)
+    for source in config.sources:
+        for stream in stream_names(source.kind):
+            sync_stream(shared_db.sessions, config, source.name, stream,
+                        progress=alongside.landed)
+    alongside.abandon()
+    assert alongside.finish() == NormalizeStats()  # nothing left running to ask
+    normalize(shared_db.sessions, config, now)
+    assert _pending(shared_db) == 0
+    assert full_view(shared_db.sessions) == full_view(after)
+
+
 def test_workhub_sync_normalizes_alongside_through_dagster(
     shared_db: Database, cloud: Site, now: datetime, sqlite_template: Path, tmp_path: Path
 ) -> None:

@@ -188,3 +188,11 @@ class NormalizingAlongside:
                     ) from None
         process.join()
         return stats
+
+    def abandon(self) -> None:
+        """Stop the process now, for a sync that failed: a batch it was writing rolls
+        back, and everything it did not finish waits on the queue."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join()
+            self._process = None
