@@ -15,15 +15,17 @@ from conftest import Database
 from model import RawRecord
 from model.db import make_engine, make_sessionmaker
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
+from pipelines.landing import LandingStats, ProgressCallback
 from pipelines.normalize.alongside import NormalizingAlongside, write_if_current
-from pipelines.normalize.context import NormalizeContext
-from pipelines.normalize.plan import NormalizeStats, plan_batch, read_records
+from pipelines.normalize.context import NormalizeContext, Record
+from pipelines.normalize.plan import BatchPlan, NormalizeStats, plan_batch, read_records
 from pipelines.normalize.runner import normalize
 from pipelines.resources import Workhub
 from pipelines.run import run_sync
 from pipelines.sources import stream_names
 from pipelines.sync import sync_everything, sync_stream
 from test_jira_sync import Site, full_view, serve_site
+from workhub.config import WorkhubConfig
 
 
 @pytest.fixture
@@ -36,6 +38,27 @@ def cloud(now: datetime) -> Iterator[Site]:
 def _pending(db: Database) -> int:
     with db.sessions() as session:
         return session.scalar(select(func.count()).where(RawRecord.needs_normalizing)) or 0
+
+
+def _land(db: Database, config: WorkhubConfig, progress: ProgressCallback | None = None
+          ) -> list[LandingStats]:
+    """Every stream of the config landed, nothing normalized here."""
+    return [sync_stream(db.sessions, config, source.name, stream, progress=progress)
+            for source in config.sources for stream in stream_names(source.kind)]
+
+
+def _landed_and_planned(db: Database, config: WorkhubConfig, now: datetime
+                        ) -> tuple[dict[str, int], list[Record], BatchPlan]:
+    """Everything landed, the organisation's people stored, and one plan of every
+    waiting record made (not written)."""
+    _land(db, config)
+    with db.sessions.begin() as session:
+        people = sync_org(session, config.org)
+    with db.sessions() as session:
+        records = read_records(session, RawRecord.needs_normalizing)
+        sources = {records[0].source_id: (config.sources[0].name, "jira")}
+        plan = plan_batch(session, NormalizeContext(config, now, sources), records)
+    return people, records, plan
 
 
 def test_a_sync_normalized_alongside_ends_as_one_normalized_after(
@@ -51,11 +74,7 @@ def test_a_sync_normalized_alongside_ends_as_one_normalized_after(
     sync_everything(after.sessions, config, now, alongside_after=10**9)
 
     alongside = NormalizingAlongside(shared_db.sessions, config, now, start_after=1)
-    landed = [
-        sync_stream(shared_db.sessions, config, source.name, stream, progress=alongside.landed)
-        for source in config.sources
-        for stream in stream_names(source.kind)
-    ]
+    landed = _land(shared_db, config, alongside.landed)
     ahead = alongside.finish()
     assert ahead.records == sum(s.new for s in landed) > 5
     assert ahead.new > 0
@@ -75,10 +94,7 @@ def test_an_abandoned_process_leaves_the_rest_on_the_queue(
     config = cloud.config(page_size=5)
     sync_everything(after, config, now, alongside_after=10**9)
     alongside = NormalizingAlongside(shared_db.sessions, config, now, start_after=1)
-    for source in config.sources:
-        for stream in stream_names(source.kind):
-            sync_stream(shared_db.sessions, config, source.name, stream,
-                        progress=alongside.landed)
+    _land(shared_db, config, alongside.landed)
     alongside.abandon()
     assert alongside.finish() == NormalizeStats()  # nothing left running to ask
     normalize(shared_db.sessions, config, now)
@@ -111,12 +127,9 @@ def test_a_small_sync_starts_no_second_process(
     shared_db: Database, cloud: Site, now: datetime
 ) -> None:
     """Below the threshold nothing starts: `finish` has nothing to count."""
-    alongside = NormalizingAlongside(shared_db.sessions, cloud.config(), now, start_after=10**9)
     config = cloud.config()
-    for source in config.sources:
-        for stream in stream_names(source.kind):
-            sync_stream(shared_db.sessions, config, source.name, stream,
-                        progress=alongside.landed)
+    alongside = NormalizingAlongside(shared_db.sessions, config, now, start_after=10**9)
+    _land(shared_db, config, alongside.landed)
     assert alongside.finish() == NormalizeStats()
     assert _pending(shared_db) > 0
 
@@ -127,15 +140,7 @@ def test_a_record_landed_again_under_a_plan_stays_on_the_queue(
     """A plan is written only for the records that are as it read them: one that landing
     changed meanwhile keeps its flag and its stored item key, and the rest are done."""
     config = cloud.config()
-    for source in config.sources:
-        for stream in stream_names(source.kind):
-            sync_stream(shared_db.sessions, config, source.name, stream)
-    with shared_db.sessions.begin() as session:
-        people = sync_org(session, config.org)
-    with shared_db.sessions() as session:
-        records = read_records(session, RawRecord.needs_normalizing)
-        sources = {records[0].source_id: (config.sources[0].name, "jira")}
-        plan = plan_batch(session, NormalizeContext(config, now, sources), records)
+    people, records, plan = _landed_and_planned(shared_db, config, now)
     changed = records[3].id
     with shared_db.sessions.begin() as session:  # what landing does to a changed record
         session.execute(
@@ -169,15 +174,7 @@ def test_a_row_landing_holds_is_skipped_not_waited_for(
     if shared_db.dialect != "postgresql":
         pytest.skip("SQLite has one write lock, taken before the check (tested above)")
     config = cloud.config()
-    for source in config.sources:
-        for stream in stream_names(source.kind):
-            sync_stream(shared_db.sessions, config, source.name, stream)
-    with shared_db.sessions.begin() as session:
-        people = sync_org(session, config.org)
-    with shared_db.sessions() as session:
-        records = read_records(session, RawRecord.needs_normalizing)
-        sources = {records[0].source_id: (config.sources[0].name, "jira")}
-        plan = plan_batch(session, NormalizeContext(config, now, sources), records)
+    people, records, plan = _landed_and_planned(shared_db, config, now)
     held = records[0].id
     with shared_db.sessions.begin() as landing:
         landing.execute(
