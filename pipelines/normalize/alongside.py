@@ -24,11 +24,11 @@ from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.paging import chunked
-from model import RawRecord, Source
+from model import RawRecord
 from model.db import REFRESH_STATISTICS_AFTER, make_engine, make_sessionmaker, refresh_statistics
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
 from pipelines.landing import LandingStats
-from pipelines.normalize.context import NormalizeContext
+from pipelines.normalize.context import NormalizeContext, source_kinds
 from pipelines.normalize.plan import IN_LIST, BatchPlan, NormalizeStats, plan_batch, read_records
 from pipelines.normalize.runner import write_batch
 from pipelines.normalize.workers import PARALLEL_AFTER
@@ -84,7 +84,7 @@ def write_if_current(
 
 def _sources(sessions: sessionmaker[Session]) -> dict[int, tuple[str, str]]:
     with sessions() as session:
-        return {s.id: (s.slug, s.kind) for s in session.scalars(select(Source))}
+        return source_kinds(session)
 
 
 def _normalize_while_landing(

@@ -8,10 +8,14 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from model import Source
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft
 from workhub.config import SourceConfig, WorkhubConfig
 
-__all__ = ["Fragment", "NormalizeContext", "Record"]
+__all__ = ["Fragment", "NormalizeContext", "Record", "source_kinds"]
 
 
 @dataclass(slots=True)
@@ -34,6 +38,11 @@ class Record:
     quarantine_reason: str | None
     #: With `deleted_at`, what tells whether landing changed the record since it was read.
     content_hash: str | None = None
+
+
+def source_kinds(session: Session) -> dict[int, tuple[str, str]]:
+    """Every source by database id, as (slug, kind): what `NormalizeContext.sources` holds."""
+    return {s.id: (s.slug, s.kind) for s in session.scalars(select(Source))}
 
 
 @dataclass(frozen=True)

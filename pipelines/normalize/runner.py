@@ -17,12 +17,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.paging import chunked
-from model import Involvement, Link, Occurrence, RawRecord, Role, Source, WorkItem
+from model import Involvement, Link, Occurrence, RawRecord, Role, WorkItem
 from model.bulk import insert_rows
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.heap import frozen_heap
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
-from pipelines.normalize.context import NormalizeContext
+from pipelines.normalize.context import NormalizeContext, source_kinds
 from pipelines.normalize.plan import (
     IN_LIST,
     BatchPlan,
@@ -170,7 +170,7 @@ def normalize(
     stats = NormalizeStats()
     with sessions.begin() as session:
         people = sync_org(session, config.org)
-        sources = {s.id: (s.slug, s.kind) for s in session.scalars(select(Source))}
+        sources = source_kinds(session)
         pending = session.scalar(select(func.count()).where(RawRecord.needs_normalizing)) or 0
         total = session.scalar(select(func.count()).select_from(RawRecord)) if everything else 0
         if pending >= REFRESH_STATISTICS_AFTER:
