@@ -1,9 +1,14 @@
-"""The command line: config errors, sync with its summary, status, normalize."""
+"""The command line: config errors, sync with its summary, status, normalize, serve."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -12,6 +17,7 @@ from calendars import vcalendar, vevent
 from conftest import Radicale
 from helpers import PEOPLE
 from workhub.cli import app
+from workhub.radicale import free_port
 
 runner = CliRunner()
 
@@ -88,3 +94,38 @@ def test_a_bad_config_names_file_key_and_problem(tmp_path: Path) -> None:
         f"config error {path}: org.timezone: unknown time zone 'Atlantis/Capital'"
         in result.output.splitlines()
     )
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_serve_with_two_workers_answers_from_two_processes(config_file: Path) -> None:
+    assert runner.invoke(app, ["sync", "--config", str(config_file)]).exit_code == 0
+    made = runner.invoke(app, ["token", "create", "--person", "alice", "--role", "admin",
+                               "--config", str(config_file)])
+    token = made.output.strip().splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "workhub.cli", "serve", "--config", str(config_file),
+         "--port", str(port), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # each worker imports the app and reads the config: seconds
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        auth = {"Authorization": f"Bearer {token}"}
+        answers = [httpx.get(base + "/v1/people/alice/work", headers=auth, timeout=10)
+                   for _ in range(4)]
+        assert [a.status_code for a in answers] == [200] * 4
+        assert {a.json()["items"][0]["title"] for a in answers} == {"Retro"}
+        workers = [c for c in _children(server.pid)
+                   if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(workers) == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

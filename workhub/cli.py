@@ -15,9 +15,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from workhub.config import ConfigError, WorkhubConfig, default_home, load_config
+from workhub.config import (
+    ConfigError,
+    WorkhubConfig,
+    default_home,
+    find_config_path,
+    load_config,
+)
 from workhub.identities_cli import identities_app
-from workhub.logs import configure_logging
+from workhub.logs import configure_logging, log_level
 from workhub.report import report_app
 from workhub.sandbox_cli import sandbox_app
 
@@ -46,7 +52,7 @@ ConfigOption = Annotated[
 
 
 def _load(config_path: str | None) -> WorkhubConfig:
-    configure_logging("WARNING" if sys.stdout.isatty() else "INFO")
+    configure_logging(log_level())
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -302,12 +308,18 @@ def status(config: ConfigOption = None) -> None:
     console.print(table)
 
 
-def _serve(cfg: WorkhubConfig, host: str, port: int) -> None:
-    import uvicorn
+def _serve(cfg: WorkhubConfig, config_path: str | None, host: str, port: int,
+           workers: int | None) -> None:
+    from workhub.serving import default_workers, serve
 
-    from api.app import create_app
+    serve(cfg, _sessions(cfg), find_config_path(config_path), host, port,
+          workers or default_workers())
 
-    uvicorn.run(create_app(_sessions(cfg), cfg), host=host, port=port, log_level="info")
+
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Worker processes (default: one per core)."),
+]
 
 
 @app.command()
@@ -315,9 +327,10 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: WorkersOption = None,
 ) -> None:
     """Serve the read API (OpenAPI docs at /docs)."""
-    _serve(_load(config), host, port)
+    _serve(_load(config), config, host, port, workers)
 
 
 def _demo_token(cfg: WorkhubConfig, person: str) -> str:
@@ -336,6 +349,7 @@ def _demo_token(cfg: WorkhubConfig, person: str) -> str:
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
+    workers: WorkersOption = None,
     people: Annotated[int, typer.Option(min=10, help="Size of the organisation.")] = 60,
     seed: Annotated[int, typer.Option(help="Same seed, same organisation.")] = 7,
     serve_api: Annotated[
@@ -388,7 +402,7 @@ def demo(
         if not ok:
             err.print("[yellow]some sources did not sync; see the table above[/yellow]")
         if serve_api:
-            _serve(cfg, "127.0.0.1", port)
+            _serve(cfg, str(config_path), "127.0.0.1", port, workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,12 @@ import sys
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["configure_logging", "get_logger", "log_level"]
+
+
+def log_level() -> str:
+    """The commands' level: quiet on a terminal, every event when the output is collected."""
+    return "WARNING" if sys.stdout.isatty() else "INFO"
 
 
 def configure_logging(level: str = "INFO") -> None:
