@@ -30,6 +30,7 @@ from bench.world import ensure_world
 from model.db import make_engine
 from sandbox.org import Organisation
 from workhub.radicale import free_port
+from workhub.serving import default_workers
 
 #: Work items the generator makes per person (Jira, GitHub, Confluence), measured.
 ITEMS_PER_PERSON = 20
@@ -226,6 +227,7 @@ def run_database(
     phase("changed_1pct", _child("bench.syncer", str(config_path), "again") | {"mutated": changed})
     phase("renormalize", _child("bench.syncer", str(config_path), "normalize"))
     if args.seconds > 0:
+        out["api_workers"] = default_workers()  # `workhub serve`'s default, as deployed
         phase("api", _api(config_path, org, args.seconds, args.clients))
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -315,7 +317,8 @@ def report(result: dict[str, Any]) -> None:
             print(
                 _row(
                     "API /health",
-                    f"p50 {api['health']['p50_ms']:.1f} ms, {api['health']['rps']:.0f} rps",
+                    f"p50 {api['health']['p50_ms']:.1f} ms, {api['health']['rps']:.0f} rps"
+                    + (f", {db['api_workers']} workers" if "api_workers" in db else ""),
                     "",
                     None,
                 )

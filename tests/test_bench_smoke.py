@@ -45,4 +45,5 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert sqlite["renormalize"]["records"] > 0
     assert {"health", "work", "workload", "capacity"} <= set(sqlite["api"])
     assert all(v["errors"] == 0 for v in sqlite["api"].values())
+    assert sqlite["api_workers"] >= 1  # served as `workhub serve` serves by default
     assert "full sync" in done.stdout and "vs httpx-and-parse floor" in done.stdout
