@@ -103,8 +103,9 @@ def _store_records(
                         "fetched_at": now, "deleted_at": None, "delete_reason": None,
                         "quarantine_reason": None, "needs_normalizing": True})
     # Core executemany rather than one ORM object per record: the unit of work's
-    # bookkeeping was about half of landing's own time in a first sync.
-    insert_rows(session, RawRecord, new)
+    # bookkeeping was about half of landing's own time in a first sync. Payloads are
+    # kilobytes each, which PostgreSQL arrays carry slowly (see model.bulk).
+    insert_rows(session, RawRecord, new, unnest=False)
     if changed:
         session.execute(update(RawRecord), changed)  # by primary key, in one executemany
     stats.new += len(new)
