@@ -65,16 +65,17 @@ def write_if_current(
             )
         )
     stale = {row_id for row_id, seen in plan.versions.items() if current.get(row_id) != seen}
-    done = sorted(set(plan.taken) - stale)
+    rows = [row for row in plan.records if row["id"] not in stale]
+    if rows:
+        session.execute(update(RawRecord), rows)  # by primary key, in one executemany
+    # The rows just written carry their flag already: one new row version each, not two.
+    done = sorted(set(plan.taken) - stale - {row["id"] for row in rows})
     for chunk in chunked(done, IN_LIST):
         session.execute(
             update(RawRecord)
             .where(RawRecord.id.in_(chunk), RawRecord.needs_normalizing)
             .values(needs_normalizing=False)
         )
-    rows = [row for row in plan.records if row["id"] not in stale]
-    if rows:
-        session.execute(update(RawRecord), rows)  # by primary key, in one executemany
     stats.add(plan.stats)
     # Items built from a record that changed meanwhile are written as planned: the
     # record waits on the queue, and the item is rebuilt when it is taken again.

@@ -128,14 +128,16 @@ def _write_plan(session: Session, book: IdentityBook, plan: BatchPlan, stats: No
     records, and only the first is written. Such a plan leaves the queue alone: a record
     landed again while a worker planned it keeps waiting for the pass over the queue.
     """
+    if plan.records:
+        session.execute(update(RawRecord), plan.records)  # by primary key, in one executemany
     if sweep is None:
-        for chunk in chunked(plan.taken, IN_LIST):
+        # The rows just written carry their flag already: one row version each, not two.
+        written = {row["id"] for row in plan.records}
+        for chunk in chunked([i for i in plan.taken if i not in written], IN_LIST):
             # Only rows still flagged: most of a sweep's records are not.
             session.execute(update(RawRecord).where(RawRecord.id.in_(chunk),
                                                     RawRecord.needs_normalizing)
                             .values(needs_normalizing=False))
-    if plan.records:
-        session.execute(update(RawRecord), plan.records)  # by primary key, in one executemany
     if sweep is not None:
         _drop_written(plan, sweep)
     stats.add(plan.stats)
