@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,19 +55,27 @@ def postgres_engine(worker_id: str) -> Iterator[Engine]:
     The process id keeps two test runs on one machine (two engineers, CI and a developer)
     from dropping each other's schema.
     """
-    schema = f"workhub_test_{worker_id}_{os.getpid()}"
+    with postgres_schema(f"workhub_test_{worker_id}_{os.getpid()}") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+@contextmanager
+def postgres_schema(schema: str) -> Iterator[str]:
+    """A fresh schema in the local PostgreSQL, dropped afterwards; yields a URL whose
+    connections work in it (a worker process connects by URL alone)."""
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -123,23 +132,15 @@ def shared_db(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str
     if request.param == "sqlite":
         path = tmp_path / "shared.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        schema = f"workhub_shared_{worker_id}_{os.getpid()}"
-        admin = make_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    if request.param == "postgresql":
+        engine = make_engine(f"sqlite:///{path}")
+        yield Database(sessionmaker(engine, expire_on_commit=False), "sqlite", str(engine.url))
+        engine.dispose()
+        return
+    with postgres_schema(f"workhub_shared_{worker_id}_{os.getpid()}") as url:
+        engine = make_engine(url)
         upgrade(engine)
-    yield Database(sessionmaker(engine, expire_on_commit=False), request.param, url)
-    engine.dispose()
-    if request.param == "postgresql":
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        yield Database(sessionmaker(engine, expire_on_commit=False), "postgresql", url)
+        engine.dispose()
 
 
 # ---------------------------------------------------------------- Radicale

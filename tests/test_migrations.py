@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from conftest import NOW, POSTGRES_URL, Database
+from conftest import NOW, Database, postgres_schema
 from helpers import planned_rows
 from model import Base, RawRecord, Source
 from model.db import alembic_config, make_engine, make_sessionmaker, refresh_statistics, upgrade
@@ -78,15 +78,12 @@ def test_last_success_is_backfilled_from_the_runs_before_it(tmp_path: Path) -> N
 
 def test_raw_payloads_become_json_as_received_on_postgresql(worker_id: str) -> None:
     schema = f"workhub_migrate_{worker_id}_{os.getpid()}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"'))
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     column = text("SELECT data_type FROM information_schema.columns WHERE table_schema = :s "
                   "AND table_name = 'raw_record' AND column_name = 'payload'")
     stored = text("SELECT payload::text, pg_column_compression(payload) FROM raw_record "
                   "ORDER BY id")
-    try:
+    with postgres_schema(schema) as url:
+        engine = make_engine(url)
         upgrade(engine, "0009")
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO source (id, slug, kind, created_at) "
@@ -117,8 +114,4 @@ def test_raw_payloads_become_json_as_received_on_postgresql(worker_id: str) -> N
             assert conn.execute(column, {"s": schema}).scalar() == "jsonb"
             back = [json.loads(t) for t, _ in conn.execute(stored)]
         assert [sorted(p) for p in back] == [["big", "key"], ["alpha", "zeta"]]
-    finally:
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
