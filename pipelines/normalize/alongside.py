@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import threading
 from datetime import datetime
 from multiprocessing.context import SpawnProcess
 from multiprocessing.queues import Queue
@@ -151,9 +152,15 @@ class NormalizingAlongside:
         self._stop = self._context.Event()
         self._results: Queue[NormalizeStats] = self._context.Queue()
         self._process: SpawnProcess | None = None
+        # Sources land in threads of their own (`land_sources`), all reporting here.
+        self._lock = threading.Lock()
 
     def landed(self, stats: LandingStats) -> None:
         """Landing's progress callback: count what waits, start once it is enough."""
+        with self._lock:
+            self._count(stats)
+
+    def _count(self, stats: LandingStats) -> None:
         self._landed[(stats.source, stats.stream)] = stats.new + stats.changed + stats.deleted
         if self._process is None and sum(self._landed.values()) >= self._start_after:
             with self._sessions() as session:

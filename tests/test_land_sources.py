@@ -1,0 +1,102 @@
+"""`land_sources`: the sources of a sync land at once, each in its own thread, and one
+failing source neither stops the others nor goes unreported.
+
+Two iCalendar feeds are served on loopback by an app that answers a feed only once the
+other feed has been asked for too (or after a wait): each event's title says which, so
+the test reads from the synced graph whether the two requests were in flight together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from conftest import Database
+from helpers import graph_snapshot
+from model import RawRecord, Source, SyncRun
+from pipelines.sync import land_sources, sync_everything
+from sandbox.serve import serving
+from workhub.config import WorkhubConfig
+
+#: How long a feed waits for the other one to be asked for.
+WAIT_SECONDS = 3.0
+
+
+def meeting_app() -> Starlette:
+    """/a.ics and /b.ics, each answered once both were asked for; /broken.ics fails."""
+    asked: dict[str, asyncio.Event] = {}
+
+    async def feed(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == "broken":
+            return Response("no such calendar", status_code=404)
+        other = "b" if name == "a" else "a"
+        asked.setdefault(name, asyncio.Event()).set()
+        try:
+            await asyncio.wait_for(asked.setdefault(other, asyncio.Event()).wait(), WAIT_SECONDS)
+            title = "together"
+        except TimeoutError:
+            title = "alone"
+        body = "\r\n".join([
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//workhub tests//EN",
+            "BEGIN:VEVENT", f"UID:{name}-1", "DTSTAMP:20261101T000000Z",
+            "DTSTART:20261202T100000Z", "DTEND:20261202T110000Z", f"SUMMARY:{title}",
+            "END:VEVENT", "END:VCALENDAR", ""])
+        return Response(body, media_type="text/calendar")
+
+    return Starlette(routes=[Route("/{name}.ics", feed)])
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """The app on loopback, fresh for each test (its feeds remember who asked)."""
+    with serving(meeting_app()) as url:
+        yield url
+
+
+def two_feeds(url: str, *extra: dict[str, Any]) -> WorkhubConfig:
+    """One person and a feed source per name."""
+    return WorkhubConfig.model_validate({
+        "org": {"timezone": "Europe/Berlin",
+                "people": [{"id": "alice", "name": "Alice", "email": "alice@example.com"}]},
+        "sources": [
+            {"name": "feed-a", "kind": "ics", "url": f"{url}/a.ics", "owner": "alice"},
+            {"name": "feed-b", "kind": "ics", "url": f"{url}/b.ics", "owner": "alice"},
+            *extra,
+        ],
+    })
+
+
+def test_sources_land_at_the_same_time(
+    shared_db: Database, served: str, now: datetime
+) -> None:
+    landed, _ = sync_everything(shared_db.sessions, two_feeds(served), now)
+    assert [(s.source, s.fetched) for s in landed] == [("feed-a", 1), ("feed-b", 1)]
+    titles = {key: item["title"] for key, item in graph_snapshot(shared_db.sessions).items()}
+    # One after another, the first feed would have waited in vain for the second.
+    assert sorted(titles.values()) == ["together", "together"]
+
+
+def test_a_failing_source_lets_the_others_land_then_raises(
+    db: Database, served: str
+) -> None:
+    broken = {"name": "feed-broken", "kind": "ics", "url": f"{served}/broken.ics",
+              "owner": "alice"}
+    config = two_feeds(served, broken)
+    with pytest.raises(Exception, match="404"):
+        land_sources(db.sessions, config)
+    with db.sessions() as session:
+        landed = sorted(session.scalars(select(RawRecord.external_id)))
+        runs = dict(session.execute(
+            select(Source.slug, SyncRun.status).join(Source, Source.id == SyncRun.source_id)).all())
+    assert landed == ["a-1", "b-1"]
+    assert runs == {"feed-a": "success", "feed-b": "success", "feed-broken": "failed"}
