@@ -17,7 +17,7 @@ from pipelines.normalize.workers import PARALLEL_AFTER
 from pipelines.sources import make_source, stream_names
 from workhub.config import WorkhubConfig
 
-__all__ = ["land_sources", "sync_everything", "sync_stream"]
+__all__ = ["land_sources", "sync_everything", "sync_source", "sync_stream"]
 
 
 def sync_stream(
@@ -32,19 +32,41 @@ def sync_stream(
     progress: ProgressCallback | None = None,
 ) -> LandingStats:
     """Land one stream of one configured source."""
+    (stats,) = sync_source(sessions, config, source_name, [stream_name], full=full,
+                           batch=batch, clock=clock, progress=progress)
+    return stats
+
+
+def sync_source(
+    sessions: sessionmaker[Session],
+    config: WorkhubConfig,
+    source_name: str,
+    streams: list[str] | None = None,
+    *,
+    full: bool = False,
+    batch: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    progress: ProgressCallback | None = None,
+) -> list[LandingStats]:
+    """Land streams of one configured source (all of its kind's, by default) in order,
+    through one connector: what it learns once per run serves every stream (GitHub's
+    repository listing, for one)."""
     cfg = config.source(source_name)
     source = make_source(cfg)
     try:
-        return land_stream(
-            sessions,
-            source_slug=cfg.name,
-            source_kind=cfg.kind,
-            stream=source.stream(stream_name),
-            full=full,
-            batch=batch,
-            clock=clock,
-            progress=progress,
-        )
+        return [
+            land_stream(
+                sessions,
+                source_slug=cfg.name,
+                source_kind=cfg.kind,
+                stream=source.stream(name),
+                full=full,
+                batch=batch,
+                clock=clock,
+                progress=progress,
+            )
+            for name in streams or stream_names(cfg.kind)
+        ]
     finally:
         source.close()
 
@@ -65,20 +87,16 @@ def land_sources(
     """
     enabled = [cfg for cfg in config.sources if cfg.enabled]
 
-    def land_source(name: str) -> list[LandingStats]:
-        kind = config.source(name).kind
-        return [
-            sync_stream(sessions, config, name, stream, full=full, progress=progress)
-            for stream in stream_names(kind)
-        ]
-
     if not enabled:
         return []
     # Sessions bound to one connection (a test's transaction that is rolled back after
     # it) cannot be used from several threads: there the sources land one by one.
     threads = len(enabled) if not isinstance(sessions.kw.get("bind"), Connection) else 1
     with ThreadPoolExecutor(threads, thread_name_prefix="workhub-land") as pool:
-        futures = [pool.submit(land_source, cfg.name) for cfg in enabled]
+        futures = [
+            pool.submit(sync_source, sessions, config, cfg.name, full=full, progress=progress)
+            for cfg in enabled
+        ]
     failures = [f.exception() for f in futures if f.exception() is not None]
     if failures:
         raise failures[0]  # type: ignore[misc]

@@ -233,7 +233,7 @@ def test_second_sync_without_change_is_answered_by_304s_only(db: Database, world
     assert normalized.records == 0
 
 
-def test_unchanged_organisation_costs_its_listing_and_one_search_per_stream(
+def test_unchanged_organisation_costs_its_listing_once_and_a_search_per_stream(
         db: Database, world: World) -> None:
     config = world.config()
     sync_everything(db.sessions, config, NOW)
@@ -242,6 +242,8 @@ def test_unchanged_organisation_costs_its_listing_and_one_search_per_stream(
     # However many repositories: the org's repository listing and a search, all 304s.
     assert sorted(set(world.recorder.paths)) == ["/orgs/acme/repos", "/search/issues"]
     assert world.recorder.paths.count("/search/issues") == 2  # issues, milestones
+    # The listing is one page here, asked by the first of the three streams only.
+    assert world.recorder.paths.count("/orgs/acme/repos") == 1
 
 
 def test_only_the_changed_repository_is_read(db: Database, world: World) -> None:

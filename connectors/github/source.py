@@ -29,6 +29,7 @@ conditionally like `issues`; a commit is evidence, not work.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -258,12 +259,25 @@ class GitHubSource(Source):
         )
         #: addresses of logins (commits, public profiles), learned once per run
         self.emails = AuthorEmails(self.client)
+        #: the repositories and their index, listed once per run (a source lives for one)
+        self._listed: tuple[list[tuple[int, str]], dict[str, Any]] | None = None
 
     def repositories(self, index: dict[str, Any]) -> tuple[list[tuple[int, str]], dict[str, Any]]:
         """(id, "owner/name") of every repository to read, and the index state to keep.
 
-        Both lookups are conditional: an unchanged repository or org answers 304.
+        Both lookups are conditional: an unchanged repository or org answers 304. The
+        first stream of a run lists them; the streams after it take the same answer,
+        whatever index they kept (an organisation of 17,000 repositories is 172
+        requests a listing, even when every one is a 304).
         """
+        if self._listed is None:
+            self._listed = self._list_repositories(index)
+        repos, kept = self._listed
+        return list(repos), copy.deepcopy(kept)
+
+    def _list_repositories(
+        self, index: dict[str, Any]
+    ) -> tuple[list[tuple[int, str]], dict[str, Any]]:
         if self.cfg.repos:
             known: dict[str, list[Any]] = index.get("repos") or {}
             kept: dict[str, list[Any]] = {}
