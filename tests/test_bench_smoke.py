@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import bench.world as bench_world
+from bench.world import ensure_world
+
 
 def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
@@ -47,3 +52,17 @@ def test_the_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert all(v["errors"] == 0 for v in sqlite["api"].values())
     assert sqlite["api_workers"] >= 1  # served as `workhub serve` serves by default
     assert "full sync" in done.stdout and "vs httpx-and-parse floor" in done.stdout
+
+
+def test_a_kept_world_is_reused_until_the_generator_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = tmp_path / "world"
+    ensure_world(world, 20)
+    ensure_world(world, 20)
+    assert "reusing the world" in capsys.readouterr().out
+    monkeypatch.setattr(bench_world, "generator_fingerprint", lambda: "another generator")
+    ensure_world(world, 20)
+    assert "generated 20 people" in capsys.readouterr().out
+    assert json.loads((world / "bench-world.json").read_text())["generator"] == (
+        "another generator")
