@@ -74,7 +74,10 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     """Read a Jira timestamp back into an aware datetime."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+    # fromisoformat reads this format (3.11 on) some 75 times faster than strptime; a JQL
+    # date clause reads every issue's timestamp, which made each such search of a
+    # 65,000-issue site cost the stand-in about a second.
+    return datetime.fromisoformat(text)
 
 
 def story_points_name(deployment: str) -> str:
