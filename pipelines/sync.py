@@ -86,20 +86,19 @@ def land_sources(
     failure is raised once all have stopped. The stats come in the config's order.
     """
     enabled = [cfg for cfg in config.sources if cfg.enabled]
-
     if not enabled:
         return []
     # Sessions bound to one connection (a test's transaction that is rolled back after
     # it) cannot be used from several threads: there the sources land one by one.
-    threads = len(enabled) if not isinstance(sessions.kw.get("bind"), Connection) else 1
+    threads = 1 if isinstance(sessions.kw.get("bind"), Connection) else len(enabled)
     with ThreadPoolExecutor(threads, thread_name_prefix="workhub-land") as pool:
         futures = [
             pool.submit(sync_source, sessions, config, cfg.name, full=full, progress=progress)
             for cfg in enabled
         ]
-    failures = [f.exception() for f in futures if f.exception() is not None]
-    if failures:
-        raise failures[0]  # type: ignore[misc]
+    failure = next((e for f in futures if (e := f.exception()) is not None), None)
+    if failure is not None:
+        raise failure
     return [stats for future in futures for stats in future.result()]
 
 
