@@ -84,34 +84,36 @@ def test_raw_payloads_become_json_as_received_on_postgresql(worker_id: str) -> N
                   "ORDER BY id")
     with postgres_schema(schema) as url:
         engine = make_engine(url)
-        upgrade(engine, "0009")
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO source (id, slug, kind, created_at) "
-                              "VALUES (1, 'jira', 'jira', now())"))
-            conn.execute(text(
-                "INSERT INTO raw_record (source_id, stream, external_id, payload, content_hash, "
-                "fetched_at, needs_normalizing) VALUES (1, 'issues', 'X-1', "
-                "CAST(:p AS jsonb), 'h', now(), false)"), {"p": '{"key": "X-1", "big": "' +
-                                                             "words " * 2000 + '"}'})
-        upgrade(engine)
-        with make_sessionmaker(engine).begin() as session:
-            assert session.execute(column, {"s": schema}).scalar() == "json"
-            (old,) = session.scalars(select(RawRecord)).all()
-            assert old.payload["key"] == "X-1"  # the stored payload survived the rewrite
-            # Written from now on as given: the source's key order, not jsonb's.
-            session.add(RawRecord(source_id=1, stream="issues", external_id="X-2",
-                                  payload={"zeta": 1, "alpha": "words " * 2000},
-                                  content_hash="h", fetched_at=NOW))
-        with engine.connect() as conn:
-            lz4 = conn.execute(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
-                                    "WHERE name = 'default_toast_compression'")).scalar()
-            rows = conn.execute(stored).all()
-        assert rows[1][0].startswith('{"zeta"')
-        if lz4:  # the rewritten rows and the new ones alike
-            assert [method for _, method in rows] == ["lz4", "lz4"]
-        command.downgrade(alembic_config(engine), "0009")
-        with engine.connect() as conn:
-            assert conn.execute(column, {"s": schema}).scalar() == "jsonb"
-            back = [json.loads(t) for t, _ in conn.execute(stored)]
-        assert [sorted(p) for p in back] == [["big", "key"], ["alpha", "zeta"]]
-        engine.dispose()
+        try:
+            upgrade(engine, "0009")
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO source (id, slug, kind, created_at) "
+                                  "VALUES (1, 'jira', 'jira', now())"))
+                big = '{"key": "X-1", "big": "' + "words " * 2000 + '"}'
+                conn.execute(text(
+                    "INSERT INTO raw_record (source_id, stream, external_id, payload, "
+                    "content_hash, fetched_at, needs_normalizing) VALUES (1, 'issues', 'X-1', "
+                    "CAST(:p AS jsonb), 'h', now(), false)"), {"p": big})
+            upgrade(engine)
+            with make_sessionmaker(engine).begin() as session:
+                assert session.execute(column, {"s": schema}).scalar() == "json"
+                (old,) = session.scalars(select(RawRecord)).all()
+                assert old.payload["key"] == "X-1"  # the stored payload survived the rewrite
+                # Written from now on as given: the source's key order, not jsonb's.
+                session.add(RawRecord(source_id=1, stream="issues", external_id="X-2",
+                                      payload={"zeta": 1, "alpha": "words " * 2000},
+                                      content_hash="h", fetched_at=NOW))
+            with engine.connect() as conn:
+                lz4 = conn.execute(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                                        "WHERE name = 'default_toast_compression'")).scalar()
+                rows = conn.execute(stored).all()
+            assert rows[1][0].startswith('{"zeta"')
+            if lz4:  # the rewritten rows and the new ones alike
+                assert [method for _, method in rows] == ["lz4", "lz4"]
+            command.downgrade(alembic_config(engine), "0009")
+            with engine.connect() as conn:
+                assert conn.execute(column, {"s": schema}).scalar() == "jsonb"
+                back = [json.loads(t) for t, _ in conn.execute(stored)]
+            assert [sorted(p) for p in back] == [["big", "key"], ["alpha", "zeta"]]
+        finally:
+            engine.dispose()  # before the schema is dropped, failed or not
