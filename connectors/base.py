@@ -75,6 +75,10 @@ class Source(ABC):
 
     #: The kind of system, e.g. "caldav".
     kind: ClassVar[str]
+    #: Whether the streams may read at the same time, through this one connector: only
+    #: where nothing one stream learns decides what another reads (GitHub's issues take
+    #: the addresses its commits listing learned first, so there the order stays fixed).
+    parallel_streams: ClassVar[bool] = False
 
     def __init__(self, name: str) -> None:
         self.name = name

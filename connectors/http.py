@@ -36,6 +36,7 @@ __all__ = [
     "ConditionalResult",
     "HttpClient",
     "RequestBudget",
+    "ThreadCount",
     "error_for_response",
     "json_body",
     "retry_after_seconds",
@@ -43,6 +44,27 @@ __all__ = [
 ]
 
 RETRIABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+class ThreadCount:
+    """A count kept per thread: the requests one client sent from the reading thread.
+
+    A source's streams read through one client at the same time, each in a thread of its
+    own (`pipelines.sync.land_sources`), and a stream's requests are the difference of
+    two readings; one shared count would credit each stream with the others' requests.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def add(self) -> None:
+        """Count one more in this thread."""
+        self._local.value = self.value + 1
+
+    @property
+    def value(self) -> int:
+        """This thread's count."""
+        return int(getattr(self._local, "value", 0))
 
 
 def retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
@@ -206,7 +228,7 @@ class HttpClient:
     ) -> None:
         self.source = source
         self.budget = budget or RequestBudget()
-        self.requests = 0
+        self._sent = ThreadCount()
         self.waits: list[float] = []
         self._sleep = sleep
         self._retrying = retrying(
@@ -221,13 +243,18 @@ class HttpClient:
             follow_redirects=True,
         )
 
+    @property
+    def requests(self) -> int:
+        """Requests sent from the calling thread (see `ThreadCount`)."""
+        return self._sent.value
+
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send a request, retrying passing failures; raise a typed error on final failure."""
         return self._retrying(self._send, method, url, **kwargs)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         self.budget.acquire()
-        self.requests += 1
+        self._sent.add()
         response = self._client.request(method, url, **kwargs)
         self.budget.observe(response)
         error = error_for_response(response, self.source)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Cursor, Page, Stream
@@ -56,12 +57,20 @@ class LandingStats:
 
 
 def ensure_source(session: Session, slug: str, kind: str) -> Source:
-    """The Source row for a configured source, created on first use."""
-    source = session.scalar(select(Source).where(Source.slug == slug))
+    """The Source row for a configured source, created on first use.
+
+    A source's streams start at once (threads of one sync, or processes of a Dagster run),
+    so two may both find no row: the one that loses the insert reads the winner's.
+    """
+    found = select(Source).where(Source.slug == slug)
+    source = session.scalar(found)
     if source is None:
-        source = Source(slug=slug, kind=kind)
-        session.add(source)
-        session.flush()
+        try:
+            with session.begin_nested():
+                source = Source(slug=slug, kind=kind)
+                session.add(source)
+        except IntegrityError:
+            source = session.scalars(found).one()
     return source
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,9 +16,12 @@ from pipelines.normalize.alongside import NormalizingAlongside
 from pipelines.normalize.runner import NormalizeStats, normalize
 from pipelines.normalize.workers import PARALLEL_AFTER
 from pipelines.sources import make_source, stream_names
-from workhub.config import WorkhubConfig
+from workhub.config import SourceConfig, WorkhubConfig
 
 __all__ = ["land_sources", "sync_everything", "sync_source", "sync_stream"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def sync_stream(
@@ -48,25 +52,23 @@ def sync_source(
     clock: Callable[[], datetime] = utcnow,
     progress: ProgressCallback | None = None,
 ) -> list[LandingStats]:
-    """Land streams of one configured source (all of its kind's, by default) in order,
-    through one connector: what it learns once per run serves every stream (GitHub's
-    repository listing, for one)."""
+    """Land streams of one configured source (all of its kind's, by default) through one
+    connector: what it learns once per run serves every stream (GitHub's repository
+    listing, for one). They land at once, a thread each, where the source allows it
+    (`Source.parallel_streams`; they share its rate budget), else one after another."""
     cfg = config.source(source_name)
     source = make_source(cfg)
+    names = streams or stream_names(cfg.kind)
+
+    def land(name: str) -> LandingStats:
+        return land_stream(sessions, source_slug=cfg.name, source_kind=cfg.kind,
+                           stream=source.stream(name), full=full, batch=batch, clock=clock,
+                           progress=progress)
+
     try:
-        return [
-            land_stream(
-                sessions,
-                source_slug=cfg.name,
-                source_kind=cfg.kind,
-                stream=source.stream(name),
-                full=full,
-                batch=batch,
-                clock=clock,
-                progress=progress,
-            )
-            for name in streams or stream_names(cfg.kind)
-        ]
+        if source.parallel_streams and _may_use_threads(sessions):
+            return _all_at_once(land, names, "workhub-stream")
+        return [land(name) for name in names]
     finally:
         source.close()
 
@@ -79,27 +81,39 @@ def land_sources(
     progress: ProgressCallback | None = None,
 ) -> list[LandingStats]:
     """Land every stream of every enabled source: the sources at once, each in a thread
-    of its own, and a source's streams one after another (they share its rate budget).
+    of its own, and a source's streams as `sync_source` lands them.
 
     Landing mostly waits on the services, each on its own; one after another, a re-sync
-    cost the sum of their waits. Every source is tried even when one fails; the first
-    failure is raised once all have stopped. The stats come in the config's order.
+    cost the sum of their waits. The stats come in the config's order.
     """
     enabled = [cfg for cfg in config.sources if cfg.enabled]
-    if not enabled:
-        return []
+
+    def land(cfg: SourceConfig) -> list[LandingStats]:
+        return sync_source(sessions, config, cfg.name, full=full, progress=progress)
+
+    if not _may_use_threads(sessions):
+        return [stats for cfg in enabled for stats in land(cfg)]
+    return [stats for landed in _all_at_once(land, enabled, "workhub-source")
+            for stats in landed]
+
+
+def _may_use_threads(sessions: sessionmaker[Session]) -> bool:
     # Sessions bound to one connection (a test's transaction that is rolled back after
-    # it) cannot be used from several threads: there the sources land one by one.
-    threads = 1 if isinstance(sessions.kw.get("bind"), Connection) else len(enabled)
-    with ThreadPoolExecutor(threads, thread_name_prefix="workhub-land") as pool:
-        futures = [
-            pool.submit(sync_source, sessions, config, cfg.name, full=full, progress=progress)
-            for cfg in enabled
-        ]
+    # it) cannot be used from several threads: there everything lands one by one.
+    return not isinstance(sessions.kw.get("bind"), Connection)
+
+
+def _all_at_once(work: Callable[[T], R], items: list[T], name: str) -> list[R]:
+    """`work` on every item, each in a thread, the results in the items' order. Every
+    item is tried even when one fails; the first failure is raised once all stopped."""
+    if not items:
+        return []
+    with ThreadPoolExecutor(len(items), thread_name_prefix=name) as pool:
+        futures = [pool.submit(work, item) for item in items]
     failure = next((e for f in futures if (e := f.exception()) is not None), None)
     if failure is not None:
         raise failure
-    return [stats for future in futures for stats in future.result()]
+    return [future.result() for future in futures]
 
 
 def sync_everything(

@@ -1,9 +1,11 @@
-"""`land_sources`: the sources of a sync land at once, each in its own thread, and one
-failing source neither stops the others nor goes unreported.
+"""`land_sources`: the sources of a sync land at once, each in its own thread, as do
+the streams of a source that allows it, and one failing source neither stops the others
+nor goes unreported.
 
 Two iCalendar feeds are served on loopback by an app that answers a feed only once the
 other feed has been asked for too (or after a wait): each event's title says which, so
 the test reads from the synced graph whether the two requests were in flight together.
+A Confluence site's pages and tasks listings are served the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from conftest import Database
@@ -100,3 +102,66 @@ def test_a_failing_source_lets_the_others_land_then_raises(
             select(Source.slug, SyncRun.status).join(Source, Source.id == SyncRun.source_id)).all())
     assert landed == ["a-1", "b-1"]
     assert runs == {"feed-a": "success", "feed-b": "success", "feed-broken": "failed"}
+
+
+def wiki_app(asked_for: list[str]) -> Starlette:
+    """A Confluence site of one space, one page and one task, whose page and task
+    listings each answer once the other was asked for (or after a wait)."""
+    asked: dict[str, asyncio.Event] = {}
+
+    async def together(name: str, other: str) -> str:
+        asked.setdefault(name, asyncio.Event()).set()
+        try:
+            await asyncio.wait_for(asked.setdefault(other, asyncio.Event()).wait(), WAIT_SECONDS)
+        except TimeoutError:
+            return "alone"
+        return "together"
+
+    async def spaces(request: Request) -> JSONResponse:
+        asked_for.append("spaces")
+        return JSONResponse({"results": [{"id": "1", "key": "ENG", "name": "Engineering"}],
+                             "_links": {}})
+
+    async def pages(request: Request) -> JSONResponse:
+        if "trashed" in request.query_params.getlist("status"):
+            asked_for.append("trashed")
+            return JSONResponse({"results": [], "_links": {}})
+        asked_for.append("pages")
+        title = await together("pages", "tasks")
+        page = {"id": "100", "spaceId": "1", "status": "current", "title": title,
+                "version": {"number": 1, "createdAt": "2026-11-20T10:00:00.000Z"}}
+        return JSONResponse({"results": [page], "_links": {}})
+
+    async def tasks(request: Request) -> JSONResponse:
+        asked_for.append("tasks")
+        body = await together("tasks", "pages")
+        task = {"id": "200", "localId": "1", "spaceId": "1", "pageId": "100",
+                "status": "incomplete", "body": {"storage": {"value": body}}}
+        return JSONResponse({"results": [task], "_links": {}})
+
+    return Starlette(routes=[Route("/wiki/api/v2/spaces", spaces),
+                             Route("/wiki/api/v2/pages", pages),
+                             Route("/wiki/api/v2/tasks", tasks)])
+
+
+def test_a_sources_streams_land_at_the_same_time_where_it_allows(
+    shared_db: Database, now: datetime
+) -> None:
+    asked_for: list[str] = []
+    with serving(wiki_app(asked_for)) as url:
+        config = WorkhubConfig.model_validate({
+            "org": {"timezone": "Europe/Berlin", "people": []},
+            "sources": [{"name": "wiki", "kind": "confluence", "url": url,
+                         "username": "sync@example.com", "token": "t", "spaces": ["ENG"]}],
+        })
+        landed = land_sources(shared_db.sessions, config)
+    with shared_db.sessions() as session:
+        payloads = dict(session.execute(select(RawRecord.stream, RawRecord.payload)).all())
+    # One after another, the page listing would have waited in vain for the tasks'.
+    assert payloads["pages"]["page"]["title"] == "together"
+    assert payloads["tasks"]["task"]["body"]["storage"]["value"] == "together"
+    assert sorted(asked_for) == ["pages", "spaces", "tasks", "trashed"]
+    # Each stream counts its own requests, the space lookup on whichever asked first.
+    requests = {s.stream: s.requests for s in landed}
+    assert sum(requests.values()) == 4
+    assert requests["pages"] in (2, 3) and requests["tasks"] in (1, 2)

@@ -61,6 +61,9 @@ class ConfluenceSource(Source):
     """One Confluence Cloud site, read as one account."""
 
     kind = "confluence"
+    # Pages and tasks are separate listings; they share the space lookup (locked) and
+    # the request budget.
+    parallel_streams = True
 
     def __init__(
         self,
@@ -95,6 +98,7 @@ class ConfluenceSource(Source):
             sleep=sleep,
         )
         self._spaces: list[dict[str, Any]] | None = None
+        self._spaces_lock = threading.Lock()
 
     def listing(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every response of a paginated listing, following `_links.next`."""
@@ -111,22 +115,25 @@ class ConfluenceSource(Source):
 
     def spaces(self) -> list[dict[str, Any]]:
         """The configured spaces (key -> id via /spaces?keys=), looked up once."""
-        if self._spaces is None:
-            if not self.space_keys:
-                raise FatalError(f"{self.name}: no spaces configured (sources[].spaces)")
-            found: dict[str, dict[str, Any]] = {}
-            for keys in chunked(self.space_keys, MAX_IDS):
-                params = {"keys": ",".join(keys), "limit": 250}
-                for response in self.listing("/spaces", params):
-                    for space in response["results"]:
-                        found[str(space["key"])] = {"id": str(space["id"]),
-                                                    "key": space["key"],
-                                                    "name": space.get("name")}
-            missing = [k for k in self.space_keys if k not in found]
-            if missing:
-                raise FatalError(f"{self.name}: no such Confluence space(s): {missing}")
-            self._spaces = [found[k] for k in self.space_keys]
-        return self._spaces
+        with self._spaces_lock:
+            if self._spaces is None:
+                self._spaces = self._look_up_spaces()
+            return self._spaces
+
+    def _look_up_spaces(self) -> list[dict[str, Any]]:
+        if not self.space_keys:
+            raise FatalError(f"{self.name}: no spaces configured (sources[].spaces)")
+        found: dict[str, dict[str, Any]] = {}
+        for keys in chunked(self.space_keys, MAX_IDS):
+            params = {"keys": ",".join(keys), "limit": 250}
+            for response in self.listing("/spaces", params):
+                for space in response["results"]:
+                    found[str(space["key"])] = {"id": str(space["id"]), "key": space["key"],
+                                                "name": space.get("name")}
+        missing = [k for k in self.space_keys if k not in found]
+        if missing:
+            raise FatalError(f"{self.name}: no such Confluence space(s): {missing}")
+        return [found[k] for k in self.space_keys]
 
     def base_url(self) -> str:
         """Where `_links.webui` paths are rooted: the wiki under the site."""
