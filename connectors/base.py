@@ -76,8 +76,9 @@ class Source(ABC):
     #: The kind of system, e.g. "caldav".
     kind: ClassVar[str]
     #: Whether the streams may read at the same time, through this one connector: only
-    #: where nothing one stream learns decides what another reads (GitHub's issues take
-    #: the addresses its commits listing learned first, so there the order stays fixed).
+    #: where its client and what it caches are safe to share between threads. (GitHub's
+    #: go through PyGithub's one requester, which is not made for that, and its streams
+    #: after the first are small: they keep their order.)
     parallel_streams: ClassVar[bool] = False
 
     def __init__(self, name: str) -> None:
