@@ -566,3 +566,21 @@ def test_a_commit_moves_the_repository_pushed_at(fresh: World) -> None:
     assert after > before
     listed = {r["full_name"]: r for r in fresh.get("/orgs/acme/repos").json()}
     assert listed[REPO]["pushed_at"] == after
+
+
+def test_org_repositories_are_listed_in_order_and_served_as_copies(world: World) -> None:
+    # Newest first by default; by name ascending; ties (equal stamps) by id.
+    for params, field, newest_first in (({}, "created_at", True),
+                                        ({"sort": "full_name"}, "full_name", False),
+                                        ({"sort": "pushed", "direction": "asc"}, "pushed_at",
+                                         False)):
+        rows = [r for page in range(1, 4) for r in world.get(
+            "/orgs/acme/repos", params={**params, "per_page": 2, "page": page}).json()]
+        expected = sorted(world.store.repos.values(), key=lambda r: (r[field], r["id"]),
+                          reverse=newest_first)
+        assert [r["id"] for r in rows] == [r["id"] for r in expected][:6]
+    listed = world.store.org_repos("acme")
+    page = listed[0:2]
+    page[0]["name"] = "changed"
+    assert listed[0]["name"] != "changed" and "changed" not in {
+        r["name"] for r in world.store.repos.values()}

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -218,7 +219,8 @@ class GitHubAPI:
                 {"resource": resource, "code": "invalid", "field": field,
                  "message": str(problem)}]))
 
-    def _paginate(self, request: Request, path: str, rows: list[Any]) -> tuple[list[Any], str]:
+    def _paginate(self, request: Request, path: str, rows: Sequence[Any]
+                  ) -> tuple[list[Any], str]:
         per_page = min(100, max(1, _int(request.query_params.get("per_page"), 30)))
         page = max(1, _int(request.query_params.get("page"), 1))
         last = max(1, -(-len(rows) // per_page))
@@ -236,7 +238,7 @@ class GitHubAPI:
             rels += [f'{url(page + 1)}; rel="next"', f'{url(last)}; rel="last"']
         if page > 1:
             rels.append(f'{url(1)}; rel="first"')
-        return rows[(page - 1) * per_page: page * per_page], ", ".join(rels)
+        return list(rows[(page - 1) * per_page: page * per_page]), ", ".join(rels)
 
     # ------------------------------------------------------------ helpers for handlers
 
