@@ -67,7 +67,7 @@ def sync_source(
 
     try:
         if source.parallel_streams and _may_use_threads(sessions):
-            return _all_at_once(land, names, "workhub-stream")
+            return _all_at_once(land, names, "workhub-stream", len(names))
         return [land(name) for name in names]
     finally:
         source.close()
@@ -84,16 +84,16 @@ def land_sources(
     of its own, and a source's streams as `sync_source` lands them.
 
     Landing mostly waits on the services, each on its own; one after another, a re-sync
-    cost the sum of their waits. The stats come in the config's order.
+    cost the sum of their waits. Every source is tried even when one fails; the first
+    failure is raised once all have stopped. The stats come in the config's order.
     """
     enabled = [cfg for cfg in config.sources if cfg.enabled]
 
     def land(cfg: SourceConfig) -> list[LandingStats]:
         return sync_source(sessions, config, cfg.name, full=full, progress=progress)
 
-    if not _may_use_threads(sessions):
-        return [stats for cfg in enabled for stats in land(cfg)]
-    return [stats for landed in _all_at_once(land, enabled, "workhub-source")
+    threads = len(enabled) if _may_use_threads(sessions) else 1
+    return [stats for landed in _all_at_once(land, enabled, "workhub-source", threads)
             for stats in landed]
 
 
@@ -103,12 +103,12 @@ def _may_use_threads(sessions: sessionmaker[Session]) -> bool:
     return not isinstance(sessions.kw.get("bind"), Connection)
 
 
-def _all_at_once(work: Callable[[T], R], items: list[T], name: str) -> list[R]:
-    """`work` on every item, each in a thread, the results in the items' order. Every
-    item is tried even when one fails; the first failure is raised once all stopped."""
+def _all_at_once(work: Callable[[T], R], items: list[T], name: str, threads: int) -> list[R]:
+    """`work` on every item in up to `threads` threads, the results in the items' order.
+    Every item is tried even when one fails; the first failure is raised once all stopped."""
     if not items:
         return []
-    with ThreadPoolExecutor(len(items), thread_name_prefix=name) as pool:
+    with ThreadPoolExecutor(threads, thread_name_prefix=name) as pool:
         futures = [pool.submit(work, item) for item in items]
     failure = next((e for f in futures if (e := f.exception()) is not None), None)
     if failure is not None:
