@@ -29,25 +29,36 @@ from pipelines.sync import land_sources, sync_everything
 from sandbox.serve import serving
 from workhub.config import WorkhubConfig
 
-#: How long a feed waits for the other one to be asked for.
+#: How long a request waits for the other one to be asked for.
 WAIT_SECONDS = 3.0
+
+
+class Meeting:
+    """Requests that wait for each other: who arrives notes it, then waits for the other."""
+
+    def __init__(self) -> None:
+        self.asked: dict[str, asyncio.Event] = {}
+
+    async def together(self, name: str, other: str) -> str:
+        """`"together"` once `other` was asked for too, `"alone"` after the wait."""
+        self.asked.setdefault(name, asyncio.Event()).set()
+        try:
+            await asyncio.wait_for(self.asked.setdefault(other, asyncio.Event()).wait(),
+                                   WAIT_SECONDS)
+        except TimeoutError:
+            return "alone"
+        return "together"
 
 
 def meeting_app() -> Starlette:
     """/a.ics and /b.ics, each answered once both were asked for; /broken.ics fails."""
-    asked: dict[str, asyncio.Event] = {}
+    meeting = Meeting()
 
     async def feed(request: Request) -> Response:
         name = request.path_params["name"]
         if name == "broken":
             return Response("no such calendar", status_code=404)
-        other = "b" if name == "a" else "a"
-        asked.setdefault(name, asyncio.Event()).set()
-        try:
-            await asyncio.wait_for(asked.setdefault(other, asyncio.Event()).wait(), WAIT_SECONDS)
-            title = "together"
-        except TimeoutError:
-            title = "alone"
+        title = await meeting.together(name, "b" if name == "a" else "a")
         body = "\r\n".join([
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//workhub tests//EN",
             "BEGIN:VEVENT", f"UID:{name}-1", "DTSTAMP:20261101T000000Z",
@@ -109,15 +120,7 @@ def test_a_failing_source_lets_the_others_land_then_raises(
 def wiki_app(asked_for: list[str]) -> Starlette:
     """A Confluence site of one space, one page and one task, whose page and task
     listings each answer once the other was asked for (or after a wait)."""
-    asked: dict[str, asyncio.Event] = {}
-
-    async def together(name: str, other: str) -> str:
-        asked.setdefault(name, asyncio.Event()).set()
-        try:
-            await asyncio.wait_for(asked.setdefault(other, asyncio.Event()).wait(), WAIT_SECONDS)
-        except TimeoutError:
-            return "alone"
-        return "together"
+    meeting = Meeting()
 
     async def spaces(request: Request) -> JSONResponse:
         asked_for.append("spaces")
@@ -129,14 +132,14 @@ def wiki_app(asked_for: list[str]) -> Starlette:
             asked_for.append("trashed")
             return JSONResponse({"results": [], "_links": {}})
         asked_for.append("pages")
-        title = await together("pages", "tasks")
+        title = await meeting.together("pages", "tasks")
         page = {"id": "100", "spaceId": "1", "status": "current", "title": title,
                 "version": {"number": 1, "createdAt": "2026-11-20T10:00:00.000Z"}}
         return JSONResponse({"results": [page], "_links": {}})
 
     async def tasks(request: Request) -> JSONResponse:
         asked_for.append("tasks")
-        body = await together("tasks", "pages")
+        body = await meeting.together("tasks", "pages")
         task = {"id": "200", "localId": "1", "spaceId": "1", "pageId": "100",
                 "status": "incomplete", "body": {"storage": {"value": body}}}
         return JSONResponse({"results": [task], "_links": {}})
@@ -146,9 +149,7 @@ def wiki_app(asked_for: list[str]) -> Starlette:
                              Route("/wiki/api/v2/tasks", tasks)])
 
 
-def test_a_sources_streams_land_at_the_same_time_where_it_allows(
-    shared_db: Database, now: datetime
-) -> None:
+def test_a_sources_streams_land_at_the_same_time_where_it_allows(shared_db: Database) -> None:
     asked_for: list[str] = []
     with serving(wiki_app(asked_for)) as url:
         config = WorkhubConfig.model_validate({
