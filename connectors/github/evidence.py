@@ -13,10 +13,14 @@ ignored.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.github.client import GitHubClient
 from connectors.http import json_body
+
+if TYPE_CHECKING:
+    # Only a type here: the normalizer imports `is_noreply` from this module, and the
+    # client would load PyGithub into every normalization worker (0.2 s each).
+    from connectors.github.client import GitHubClient
 
 __all__ = ["AuthorEmails", "commit_author", "is_noreply"]
 
