@@ -1,4 +1,5 @@
-"""Many rows inserted in one statement, through Core rather than the ORM's bulk insert.
+"""Many rows in one statement: inserted through Core rather than the ORM's bulk insert,
+and looked up by a list of values (`one_of`).
 
 The ORM's bulk insert turns each row into mapper state before the statement runs:
 measured on SQLite, 500 raw records inserted 60 times took 0.84-0.88 s that way and
@@ -16,6 +17,12 @@ normalizing process's CPU. Measured: 100,000 five-column rows in batches of 2,00
 0.9 s. Large text values turn it round: psycopg escapes each element of a text array,
 and 20,000 raw Jira issues (8 KB of JSON each) took 6.5 s as arrays against 1.5 s as
 VALUES, so the raw store's rows are sent as VALUES (`unnest=False`).
+
+Lookups by a list of values go to PostgreSQL as `= ANY(:array)`, one parameter, rather
+than `IN (...)` with one parameter a value: the statement's text is the same whatever the
+list's length, so psycopg prepares it once and the server plans it once. Measured: a
+lookup of 500 item keys in the raw store, 6.7-7.6 ms as `IN` and 3.1-3.4 ms as `ANY`;
+a re-normalization makes two of those for each batch of 500 records.
 """
 
 from __future__ import annotations
@@ -23,12 +30,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import DeclarativeBase, Session
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "one_of"]
+
+
+def one_of(on: Session | Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`, written for the database `on` talks to: on PostgreSQL
+    `column = ANY(:values)`, one array parameter however many values."""
+    dialect = on.get_bind().dialect if isinstance(on, Session) else on.dialect
+    if dialect.name == "postgresql":
+        condition: ColumnElement[bool] = column == any_(
+            bindparam(None, list(values), type_=ARRAY(column.type)))
+        return condition
+    in_list: ColumnElement[bool] = column.in_(values)
+    return in_list
 
 
 def insert_rows(session: Session, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]],

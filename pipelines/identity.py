@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from model import AppliedOrg, Identity, Involvement, Membership, Person, Team
 from model.base import utcnow
+from model.bulk import one_of
 from workhub.config import OrgConfig
 
 __all__ = [
@@ -124,7 +125,7 @@ class IdentityBook:
             for start in range(0, len(values), 500):
                 for row in self.session.scalars(select(Identity).where(
                         Identity.namespace == namespace,
-                        Identity.value.in_(values[start:start + 500]))):
+                        one_of(self.session, Identity.value, values[start:start + 500]))):
                     self._cache[(row.namespace, row.value)] = row
         self._absent |= wanted - self._cache.keys()
 

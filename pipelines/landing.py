@@ -21,7 +21,7 @@ from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
 from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
-from model.bulk import insert_rows
+from model.bulk import insert_rows, one_of
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.prefetch import prefetched
 from workhub.jsonio import canonical
@@ -90,7 +90,7 @@ def _store_records(
                    RawRecord.deleted_at).where(
                 RawRecord.source_id == source_id,
                 RawRecord.stream == stream,
-                RawRecord.external_id.in_(list(incoming)),
+                one_of(session, RawRecord.external_id, list(incoming)),
             )
         )
     }
@@ -149,7 +149,7 @@ def _tombstone(
         RawRecord.source_id == source_id, RawRecord.stream == stream, RawRecord.deleted_at.is_(None)
     )
     if ids is not None:
-        query = query.where(RawRecord.external_id.in_(list(ids)))
+        query = query.where(one_of(session, RawRecord.external_id, list(ids)))
     if prefix:
         # A range of the unique index rather than LIKE, which neither database can look
         # up by: one repository's sweep would otherwise read every record of the stream.
@@ -166,7 +166,7 @@ def _tombstone(
     for start in range(0, len(doomed), 500):
         session.execute(
             update(RawRecord)
-            .where(RawRecord.id.in_(doomed[start : start + 500]))
+            .where(one_of(session, RawRecord.id, doomed[start : start + 500]))
             .values(deleted_at=now, delete_reason=reason, needs_normalizing=True)
         )
     return len(doomed)

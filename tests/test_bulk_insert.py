@@ -1,17 +1,18 @@
 """Bulk inserts: rows come back as given on both databases, through both of
-PostgreSQL's ways of sending them (column arrays, and VALUES for large documents)."""
+PostgreSQL's ways of sending them (column arrays, and VALUES for large documents); and
+lookups by a list of values (`one_of`) find what `IN` finds."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
 from conftest import Database
 from model import Involvement, RawRecord, Source, WorkItem
-from model.bulk import insert_rows
+from model.bulk import insert_rows, one_of
 from model.items import ItemKind, Role, StatusCategory
 
 BERLIN_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -74,3 +75,46 @@ def test_rows_without_returning_and_nulls(db: Database) -> None:
         with pytest.raises(IntegrityError), session.begin_nested():
             insert_rows(session, Involvement, identity_free)
         assert insert_rows(session, RawRecord, [], unnest=True) is None
+
+
+def test_one_of_finds_what_in_finds_with_one_parameter(db: Database) -> None:
+    """By id, by key and by the byte-compared external id (its index's collation), on
+    both databases; on PostgreSQL the statement's text is the same for any number of
+    values, so it is prepared and planned once."""
+    with db.sessions() as session:
+        source = Source(slug="jira", kind="jira")
+        session.add(source)
+        session.flush()
+        inserted = insert_rows(session, WorkItem, _items(source.id, 30), "key", "id")
+        assert inserted is not None
+        ids = {key: row_id for key, row_id in inserted}
+        insert_rows(session, RawRecord, [
+            {"source_id": source.id, "stream": "issues", "external_id": f"X-{n}",
+             "payload": {"n": n}, "content_hash": f"h{n}", "fetched_at": BERLIN_NOON}
+            for n in range(30)], unnest=False)
+        wanted = ["jira:X-3", "jira:X-17", "jira:X-29", "jira:nothing"]
+        assert sorted(session.scalars(select(WorkItem.key).where(
+            one_of(session, WorkItem.key, wanted)))) == sorted(wanted[:3])
+        assert sorted(session.scalars(select(WorkItem.key).where(
+            one_of(session, WorkItem.id, [ids["jira:X-5"], ids["jira:X-6"]])))) == [
+            "jira:X-5", "jira:X-6"]
+        assert list(session.scalars(select(RawRecord.payload).where(
+            RawRecord.source_id == source.id, RawRecord.stream == "issues",
+            one_of(session, RawRecord.external_id, ["X-12"])))) == [{"n": 12}]
+        assert list(session.scalars(select(WorkItem.id).where(
+            one_of(session, WorkItem.key, [])))) == []
+        sent: list[int] = []
+
+        def count(_conn: object, _cursor: object, _sql: str, parameters: object,
+                  *_: object) -> None:
+            sent.append(len(parameters))  # type: ignore[arg-type]
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            for n in (1, 2, 4):
+                session.execute(select(WorkItem.id).where(one_of(session, WorkItem.key,
+                                                                 wanted[:n])))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert sent == ([1, 1, 1] if db.dialect == "postgresql" else [1, 2, 4])

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.paging import chunked
 from model import RawRecord
+from model.bulk import one_of
 from model.db import REFRESH_STATISTICS_AFTER, make_engine, make_sessionmaker, refresh_statistics
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
 from pipelines.landing import LandingStats
@@ -60,7 +61,7 @@ def write_if_current(
             (row_id, (digest, deleted_at))
             for row_id, digest, deleted_at in session.execute(
                 select(RawRecord.id, RawRecord.content_hash, RawRecord.deleted_at)
-                .where(RawRecord.id.in_(chunk))
+                .where(one_of(session, RawRecord.id, chunk))
                 .order_by(RawRecord.id)
                 .with_for_update(skip_locked=True)
             )
@@ -74,7 +75,7 @@ def write_if_current(
     for chunk in chunked(done, IN_LIST):
         session.execute(
             update(RawRecord)
-            .where(RawRecord.id.in_(chunk), RawRecord.needs_normalizing)
+            .where(one_of(session, RawRecord.id, chunk), RawRecord.needs_normalizing)
             .values(needs_normalizing=False)
         )
     stats.add(plan.stats)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from connectors.paging import chunked
 from model import RawRecord, Role, WorkItem
+from model.bulk import one_of
 from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 
@@ -223,16 +224,17 @@ def plan_batch(session: Session, ctx: NormalizeContext, records: list[Record], *
     connection = session.connection()
     for chunk in chunked(keys, IN_LIST):
         ids.update(connection.scalars(select(RawRecord.id).where(
-            RawRecord.item_key.in_(chunk),
+            one_of(connection, RawRecord.item_key, chunk),
             RawRecord.deleted_at.is_(None),
             RawRecord.quarantine_reason.is_(None))))
         stored.update((key, _Stored(item_id, digest, deleted_at))
                       for item_id, key, digest, deleted_at in connection.execute(
                           select(WorkItem.id, WorkItem.key, WorkItem.content_hash,
-                                 WorkItem.deleted_at).where(WorkItem.key.in_(chunk))))
+                                 WorkItem.deleted_at)
+                          .where(one_of(connection, WorkItem.key, chunk))))
     loaded = {record.id: record for record in records}
     for more in chunked(sorted(ids - loaded.keys()), IN_LIST):
-        for extra in read_records(session, RawRecord.id.in_(more)):
+        for extra in read_records(session, one_of(connection, RawRecord.id, more)):
             loaded[extra.id] = extra
             before[extra.id] = (extra.item_key, extra.quarantine_reason)
     for record_id in sorted(ids):

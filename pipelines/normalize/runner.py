@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.paging import chunked
 from model import Involvement, Link, Occurrence, RawRecord, Role, WorkItem
-from model.bulk import insert_rows
+from model.bulk import insert_rows, one_of
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.heap import frozen_heap
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
@@ -48,7 +48,7 @@ def _targets(session: Session, refs: set[str]) -> dict[str, int]:
     for chunk in chunked(sorted(refs), IN_LIST):
         for ref, item_id in session.execute(
                 select(WorkItem.ref, func.min(WorkItem.id))
-                .where(WorkItem.ref.in_(chunk), WorkItem.deleted_at.is_(None))
+                .where(one_of(session, WorkItem.ref, chunk), WorkItem.deleted_at.is_(None))
                 .group_by(WorkItem.ref)):
             if ref is not None:
                 out[ref] = item_id
@@ -78,8 +78,8 @@ def write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
     session.flush()  # one flush: ids for new identities
     for ids in chunked([row["id"] for row, _ in writes.changed], IN_LIST):
         for table in (Involvement, Occurrence):
-            session.execute(delete(table).where(table.item_id.in_(ids)))
-        session.execute(delete(Link).where(Link.from_item_id.in_(ids)))
+            session.execute(delete(table).where(one_of(session, table.item_id, ids)))
+        session.execute(delete(Link).where(one_of(session, Link.from_item_id, ids)))
     involvements: list[dict[str, Any]] = []
     occurrences: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
@@ -111,7 +111,7 @@ def write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
     refs = sorted({ref for _, ref, _ in written if ref})
     for chunk in chunked(refs, IN_LIST):
         waiting = session.execute(select(Link.id, Link.to_ref).where(
-            Link.to_ref.in_(chunk), Link.to_item_id.is_(None))).all()
+            one_of(session, Link.to_ref, chunk), Link.to_item_id.is_(None))).all()
         if waiting:
             found = _targets(session, {r for _, r in waiting})
             session.execute(update(Link), [{"id": i, "to_item_id": found[r]}
@@ -135,7 +135,7 @@ def _write_plan(session: Session, book: IdentityBook, plan: BatchPlan, stats: No
         written = {row["id"] for row in plan.records}
         for chunk in chunked([i for i in plan.taken if i not in written], IN_LIST):
             # Only rows still flagged: most of a sweep's records are not.
-            session.execute(update(RawRecord).where(RawRecord.id.in_(chunk),
+            session.execute(update(RawRecord).where(one_of(session, RawRecord.id, chunk),
                                                     RawRecord.needs_normalizing)
                             .values(needs_normalizing=False))
     if sweep is not None:
