@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,11 +31,14 @@ from model import (
     Person,
     RawRecord,
     Role,
+    Source,
     StatusCategory,
     WorkItem,
 )
-from model.db import make_engine, make_sessionmaker
+from model.db import make_engine, make_sessionmaker, upgrade
+from pipelines.normalize.context import NormalizeContext, source_kinds
 from pipelines.normalize.runner import normalize
+from pipelines.normalize.workers import planned_in_workers
 from pipelines.sync import sync_everything
 from sandbox.faults import FaultMiddleware, FaultPlan
 from sandbox.jira import FIELD_STORY_POINTS, JiraStore, create_app, populate
@@ -411,6 +415,29 @@ def test_a_sweep_planned_by_worker_processes_ends_as_one_planned_here(
 
     assert records_of(shared_db) == records_of(here)
     assert (first, f"{SOURCE}:{first}", False) in records_of(shared_db)
+
+
+def test_a_sweep_stops_when_its_workers_see_another_database(
+        cloud: Site, now: datetime, tmp_path: Path) -> None:
+    """Workers connect by the engine's URL. Where that leads to another database than
+    the one this process reads (here: the URL names an empty one), the sweep stops
+    rather than planning nothing and passing for done."""
+    empty, store = tmp_path / "empty.db", tmp_path / "store.db"
+    upgrade(make_engine(f"sqlite:///{empty}"))
+    upgrade(make_engine(f"sqlite:///{store}"))
+    # Reads the store, names the empty database.
+    engine = make_engine(f"sqlite:///{empty}", creator=lambda: sqlite3.connect(store))
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        source = Source(slug=SOURCE, kind="jira")
+        session.add(source)
+        session.flush()
+        session.add_all(RawRecord(source_id=source.id, stream="issues", external_id=str(n),
+                                  payload={}, content_hash=str(n), fetched_at=now)
+                        for n in range(5))
+        ctx = NormalizeContext(cloud.config(), now, source_kinds(session))
+    with pytest.raises(RuntimeError, match="does not see the database"):
+        list(planned_in_workers(sessions, ctx, batch_size=2, workers=1))
 
 
 def test_incremental_sync_asks_only_for_recent_changes(

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from model import RawRecord
@@ -58,30 +58,39 @@ def planned_in_workers(sessions: sessionmaker[Session], ctx: NormalizeContext, *
                        batch_size: int, workers: int | None) -> Iterator[BatchPlan]:
     """Every raw record's batch planned in worker processes, yielded in id order."""
     with sessions() as session:
-        ids = list(session.scalars(select(RawRecord.id).order_by(RawRecord.id)))
+        # Batches are spans of ids rather than listed ids: listing them read the whole raw
+        # store on SQLite (each row holds its payload), seconds at a million records before
+        # any worker could start. Ids only grow, so a span holds at most `batch_size`.
+        first, last = session.execute(
+            select(func.min(RawRecord.id), func.max(RawRecord.id))).one()
         # Workers connect by URL alone: what the config states, password included (it
         # goes to the child process, never to a log).
         url = session.get_bind().engine.url.render_as_string(hide_password=False)
-    ranges = [(ids[i], ids[min(i + batch_size, len(ids)) - 1])
-              for i in range(0, len(ids), batch_size)]
+    if last is None:
+        return
+    ranges = [(low, min(low + batch_size - 1, last))
+              for low in range(first, last + 1, batch_size)]
     count = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=_start,
                              initargs=(url, ctx)) as pool:
         # A few batches ahead of the writer, not all: a sweep that changes every item
         # would otherwise hold every plan in memory at once.
-        ahead: deque[Future[BatchPlan]] = deque()
-        for first, last in ranges:
-            ahead.append(pool.submit(_plan, first, last))
+        ahead: deque[tuple[Future[BatchPlan], set[int]]] = deque()
+        for low, high in ranges:
+            # The store's first and last records exist: a worker that does not find them
+            # reads another database (a URL that lost its schema, say) and must not go on.
+            known = {low} if low == first else set()
+            known |= {high} if high == last else set()
+            ahead.append((pool.submit(_plan, low, high), known))
             if len(ahead) > 2 * count:
-                yield _checked(ahead.popleft().result())
+                yield _checked(*ahead.popleft())
         while ahead:
-            yield _checked(ahead.popleft().result())
+            yield _checked(*ahead.popleft())
 
 
-def _checked(plan: BatchPlan) -> BatchPlan:
-    # Every range was cut from ids this process read: a worker that finds none of them
-    # reads another database (a URL that lost its schema, say) and must not go on.
-    if not plan.taken:
-        raise RuntimeError("a normalization worker found none of the records it was given; "
+def _checked(future: Future[BatchPlan], known: set[int]) -> BatchPlan:
+    plan = future.result()
+    if not known <= set(plan.taken):
+        raise RuntimeError("a normalization worker did not find records this process reads; "
                            "it does not see the database this process writes")
     return plan
