@@ -437,7 +437,7 @@ def test_a_sweep_stops_when_its_workers_see_another_database(
                         for n in range(5))
         ctx = NormalizeContext(cloud.config(), now, source_kinds(session))
     with pytest.raises(RuntimeError, match="does not see the database"):
-        list(planned_in_workers(sessions, ctx, batch_size=2, workers=1))
+        list(planned_in_workers(sessions, ctx, (1, 5), batch_size=2, workers=1))
 
 
 def test_incremental_sync_asks_only_for_recent_changes(

@@ -174,11 +174,11 @@ def normalize(
         people = sync_org(session, config.org)
         sources = source_kinds(session)
         pending = session.scalar(select(func.count()).where(RawRecord.needs_normalizing)) or 0
-        # The span of ids, not a count: records are never removed, and counting them read
-        # the whole raw store on SQLite (seconds at a million records, before any work).
-        first, last = session.execute(
-            select(func.min(RawRecord.id), func.max(RawRecord.id))).one()
-        total = last - first + 1 if everything and last is not None else 0
+        # A sweep's span of ids, not a count: ids only grow and records are never removed,
+        # and counting read the whole raw store on SQLite (seconds at a million records).
+        first, last = session.execute(select(func.min(RawRecord.id), func.max(RawRecord.id))
+                                      ).one() if everything else (None, None)
+        total = last - first + 1 if first is not None and last is not None else 0
         if pending >= REFRESH_STATISTICS_AFTER:
             # A first sync has just filled the tables the batches below look up.
             refresh_statistics(session)
@@ -209,10 +209,11 @@ def normalize(
         return records[-1].id if records else 0
 
     with frozen_heap():
-        if everything and workers != 1 and (workers or total >= PARALLEL_AFTER):
+        if (everything and first is not None and last is not None and workers != 1
+                and (workers or total >= PARALLEL_AFTER)):
             swept: set[str] = set()
-            for plan in planned_in_workers(sessions, ctx, batch_size=batch_size,
-                                           workers=workers):
+            for plan in planned_in_workers(sessions, ctx, (first, last),
+                                           batch_size=batch_size, workers=workers):
                 with sessions.begin() as session:
                     write(session, plan, swept)
                 refresh_when_grown()

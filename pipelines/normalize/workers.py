@@ -17,7 +17,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import NamedTuple
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from model import RawRecord
@@ -54,20 +53,21 @@ def _plan(first: int, last: int) -> BatchPlan:
         return plan_batch(session, _worker.ctx, records, moves_wait=True)
 
 
-def planned_in_workers(sessions: sessionmaker[Session], ctx: NormalizeContext, *,
-                       batch_size: int, workers: int | None) -> Iterator[BatchPlan]:
-    """Every raw record's batch planned in worker processes, yielded in id order."""
+def planned_in_workers(sessions: sessionmaker[Session], ctx: NormalizeContext,
+                       span: tuple[int, int], *, batch_size: int, workers: int | None
+                       ) -> Iterator[BatchPlan]:
+    """Every raw record's batch in `span` (the store's first and last id) planned in
+    worker processes, yielded in id order.
+
+    Batches are spans of ids rather than listed ids: listing them read the whole raw store
+    on SQLite (each row holds its payload), seconds at a million records before any worker
+    could start. Ids only grow, so a span of `batch_size` ids holds at most that many.
+    """
+    first, last = span
     with sessions() as session:
-        # Batches are spans of ids rather than listed ids: listing them read the whole raw
-        # store on SQLite (each row holds its payload), seconds at a million records before
-        # any worker could start. Ids only grow, so a span holds at most `batch_size`.
-        first, last = session.execute(
-            select(func.min(RawRecord.id), func.max(RawRecord.id))).one()
         # Workers connect by URL alone: what the config states, password included (it
         # goes to the child process, never to a log).
         url = session.get_bind().engine.url.render_as_string(hide_password=False)
-    if last is None:
-        return
     ranges = [(low, min(low + batch_size - 1, last))
               for low in range(first, last + 1, batch_size)]
     count = workers or os.cpu_count() or 1
