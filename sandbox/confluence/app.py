@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +38,7 @@ from sandbox.confluence.store import (
     format_time,
 )
 from sandbox.faults import Fault, FaultMiddleware, FaultPlan
+from sandbox.jsonbody import JsonResponse, snapshot
 
 __all__ = ["API", "create_app", "error_response", "render_fault"]
 
@@ -66,11 +67,11 @@ SINGLE_BODY_FORMATS = (*BODY_FORMATS, "view", "export_view", "anonymous_export_v
 
 
 def error_response(status: int, detail: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: dict[str, str] | None = None) -> JsonResponse:
     """Confluence v2's error body for `status`."""
     body = {"errors": [{"status": status, "code": _CODES.get(status, "ERROR"),
                         "title": _TITLES.get(status, "Error"), "detail": detail}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JsonResponse(body, status_code=status, headers=headers)
 
 
 def _rate_headers(info: dict[str, Any]) -> dict[str, str]:
@@ -294,14 +295,14 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/wiki"
 
 
-def _listing(request: Request, results: list[Json], next_url: str | None) -> JSONResponse:
+def _listing(request: Request, results: list[Json], next_url: str | None) -> JsonResponse:
     base = _base(request)
     links: Json = {"base": base}
     link_header = f'<{base}>; rel="base"'
     if next_url:
         links = {"next": next_url, "base": base}
         link_header = f'<{next_url}>; rel="next", {link_header}'
-    return JSONResponse({"results": results, "_links": links},
+    return JsonResponse({"results": results, "_links": links},
                         headers={"Link": link_header})
 
 
@@ -326,7 +327,7 @@ def _body(stored: Json | None, body_format: str | None) -> Json:
 
 
 def _render_page(page: Json, body_format: str | None, base: str | None = None) -> Json:
-    out = {k: copy.deepcopy(v) for k, v in page.items() if k != "body"}
+    out = snapshot({k: v for k, v in page.items() if k != "body"})
     out["body"] = _body(page.get("body"), body_format)
     if base is not None:
         out["_links"]["base"] = base
@@ -334,7 +335,7 @@ def _render_page(page: Json, body_format: str | None, base: str | None = None) -
 
 
 def _render_task(task: Json, body_format: str | None) -> Json:
-    out = {k: copy.deepcopy(v) for k, v in task.items() if not k.startswith("_")}
+    out = snapshot({k: v for k, v in task.items() if not k.startswith("_")})
     out["body"] = _body(task["body"], body_format)
     return out
 
@@ -368,7 +369,7 @@ def _page_key(field: str) -> SortKey:
     return lambda p: (p["title"], int(p["id"]))
 
 
-def _pages(request: Request, store: ConfluenceStore, space_id: str | None) -> JSONResponse:
+def _pages(request: Request, store: ConfluenceStore, space_id: str | None) -> JsonResponse:
     space_ids = {space_id} if space_id else _ids(request, "space-id", most=100)
     page_ids = _ids(request, "id")
     statuses = _choices(request, "status", PAGE_LIST_STATUSES, DEFAULT_STATUSES)
@@ -430,7 +431,7 @@ def create_app(store: ConfluenceStore, faults: FaultPlan | None = None) -> ASGIA
             out = _render_space(space, description_format,
                                 _flag(request, "include-icon", False))
         out["_links"]["base"] = _base(request)
-        return JSONResponse(out)
+        return JsonResponse(out)
 
     async def get_pages(request: Request) -> Response:
         return _pages(request, store, None)
@@ -462,7 +463,7 @@ def create_app(store: ConfluenceStore, faults: FaultPlan | None = None) -> ASGIA
             out = _render_page(page, body_format, _base(request))
         if not _flag(request, "include-version", True):
             out.pop("version", None)
-        return JSONResponse(out)
+        return JsonResponse(out)
 
     async def get_versions(request: Request) -> Response:
         page_id = _path_id(request)
@@ -545,7 +546,7 @@ def create_app(store: ConfluenceStore, faults: FaultPlan | None = None) -> ASGIA
             task = store.tasks.get(task_id)
             if task is None or not task_visible(task):
                 raise ConfluenceError(404, f"No task with id {task_id}")
-            return JSONResponse(_render_task(task, body_format))
+            return JsonResponse(_render_task(task, body_format))
 
     async def delete_page(request: Request) -> Response:
         store.delete_page(_path_id(request), purge=_flag(request, "purge", False))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-import json
 import re
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
@@ -31,6 +30,7 @@ from sandbox.github.payloads import API_PATH
 from sandbox.github.queries import GoneError, MovedError, NotFoundError
 from sandbox.github.routes import ROUTES, Answer, error_body, token_of
 from sandbox.github.store import GitHubStore
+from sandbox.jsonbody import json_bytes
 
 __all__ = ["GitHubAPI", "create_app"]
 
@@ -95,7 +95,8 @@ class GitHubAPI:
 
     def _json(self, request: Request, status: int, payload: Any,
               headers: dict[str, str]) -> Response:
-        body = json.dumps(payload).replace(self.store.origin, _origin(request))
+        body = json_bytes(payload).replace(self.store.origin.encode(),
+                                          _origin(request).encode())
         return Response(body, status_code=status, headers={**self._common(), **headers},
                         media_type="application/json; charset=utf-8")
 

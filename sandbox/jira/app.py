@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +27,7 @@ from sandbox.jira.catalog import PRIORITIES, field_catalogue, format_time, prior
 from sandbox.jira.jql import JqlError, run
 from sandbox.jira.store import JiraStore
 from sandbox.jira.views import children_of, issue_view, parse_list
+from sandbox.jsonbody import json_bytes
 
 __all__ = ["create_app", "jira_error"]
 
@@ -39,7 +39,7 @@ _PAGE_CAP = {"Server": 1000, "Cloud": 100}
 def jira_error(status: int, *messages: str, headers: dict[str, str] | None = None,
                errors: dict[str, str] | None = None) -> Response:
     """A Jira ErrorCollection response."""
-    body = json.dumps({"errorMessages": list(messages), "errors": errors or {}})
+    body = json_bytes({"errorMessages": list(messages), "errors": errors or {}})
     return Response(body, status_code=status, headers=headers,
                     media_type="application/json;charset=UTF-8")
 
@@ -53,9 +53,9 @@ def create_app(store: JiraStore, faults: FaultPlan | None = None, *,
     def send(request: Request, payload: Any, status: int = 200) -> Response:
         """JSON with `self` links pointing at wherever we are being served."""
         here = f"{request.url.scheme}://{request.url.netloc}"
-        body = json.dumps(payload).replace(store.base_url, here)
+        body = json_bytes(payload).replace(store.base_url.encode(), here.encode())
         if request.path_params.get("version") == 3:
-            body = body.replace(f"{here}/rest/api/2/", f"{here}/rest/api/3/")
+            body = body.replace(f"{here}/rest/api/2/".encode(), f"{here}/rest/api/3/".encode())
         headers = {"X-AREQUESTID": hashlib.sha1(request.url.path.encode(),
                                                 usedforsecurity=False).hexdigest()[:10]}
         return Response(body, status_code=status, headers=headers,

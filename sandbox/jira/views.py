@@ -4,12 +4,12 @@ those from the linked issue as it is now) and v3's Atlassian Document Format."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
 from sandbox.jira.catalog import field_catalogue
 from sandbox.jira.store import JiraStore
+from sandbox.jsonbody import snapshot
 
 __all__ = ["children_of", "issue_view", "parse_list", "select_fields"]
 
@@ -65,7 +65,7 @@ def _children(store: JiraStore) -> dict[str, list[dict[str, Any]]]:
 
 def _embedded(issue: dict[str, Any]) -> dict[str, Any]:
     return {"id": issue["id"], "key": issue["key"], "self": issue["self"],
-            "fields": {k: copy.deepcopy(issue["fields"][k]) for k in _SUMMARY_FIELDS}}
+            "fields": {k: issue["fields"][k] for k in _SUMMARY_FIELDS}}
 
 
 def _adf(text: str | None) -> dict[str, Any] | None:
@@ -101,11 +101,11 @@ def issue_view(store: JiraStore, issue: dict[str, Any], *, fields: list[str],
     selected = select_fields(shown, fields, store.deployment)
     out: dict[str, Any] = {"expand": issue["expand"], "id": issue["id"],
                            "self": issue["self"], "key": issue["key"],
-                           "fields": copy.deepcopy(selected)}
+                           "fields": snapshot(selected)}
     if api_version == "3" and "description" in out["fields"]:
         out["fields"]["description"] = _adf(out["fields"]["description"])
     if "changelog" in expand:
-        histories = copy.deepcopy(store.changelogs.get(issue["id"], []))
+        histories = snapshot(store.changelogs.get(issue["id"], []))
         out["changelog"] = {"startAt": 0, "maxResults": len(histories),
                             "total": len(histories), "histories": histories}
     if "names" in expand:
