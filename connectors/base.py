@@ -76,9 +76,7 @@ class Source(ABC):
     #: The kind of system, e.g. "caldav".
     kind: ClassVar[str]
     #: Whether the streams may read at the same time, through this one connector: only
-    #: where its client and what it caches are safe to share between threads. (GitHub's
-    #: go through PyGithub's one requester, which is not made for that, and its streams
-    #: after the first are small: they keep their order.)
+    #: where its client and what it caches are safe to share between threads.
     parallel_streams: ClassVar[bool] = False
 
     def __init__(self, name: str) -> None:

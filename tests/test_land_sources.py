@@ -5,7 +5,8 @@ nor goes unreported.
 Two iCalendar feeds are served on loopback by an app that answers a feed only once the
 other feed has been asked for too (or after a wait): each event's title says which, so
 the test reads from the synced graph whether the two requests were in flight together.
-A Confluence site's pages and tasks listings are served the same way.
+A Confluence site's pages and tasks listings are served the same way, and GitHub's
+pull request and milestone listings.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conftest import Database
+from conftest import NOW, Database
 from helpers import graph_snapshot
 from model import RawRecord, Source, SyncRun
 from pipelines.sync import land_sources, sync_everything
+from sandbox.github import GitHubStore, create_app
 from sandbox.serve import serving
 from workhub.config import WorkhubConfig
 
@@ -168,3 +171,52 @@ def test_a_sources_streams_land_at_the_same_time_where_it_allows(shared_db: Data
     requests = {s.stream: s.requests for s in landed}
     assert sum(requests.values()) == 4
     assert requests["pages"] in (2, 3) and requests["tasks"] in (1, 2)
+
+
+class PullsWaitForMilestones:
+    """GitHub's stand-in, with each pulls listing held until a milestones listing was
+    asked for (or the wait ran out): only the issues stream lists pull requests, only the
+    milestones stream lists milestones."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.meeting = Meeting()
+        self.pulls: list[str] = []
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        self.paths.append(path)
+        if path.endswith("/milestones"):
+            self.meeting.asked.setdefault("milestones", asyncio.Event()).set()
+        elif path.endswith("/pulls"):
+            self.pulls.append(await self.meeting.together("pulls", "milestones"))
+        await self.app(scope, receive, send)
+
+
+def test_a_github_sources_streams_land_at_the_same_time(shared_db: Database) -> None:
+    store = GitHubStore(clock=lambda: NOW)
+    store.add_user("ada", name="Ada")
+    store.add_token("t", "ada")
+    store.create_repo("api")
+    store.create_milestone("acme/api", "Sprint 9")
+    store.create_pull("acme/api", "Add the endpoint", user="ada", head="feature")
+    app = PullsWaitForMilestones(create_app(store))
+    with serving(app) as url:
+        config = WorkhubConfig.model_validate({
+            "org": {"timezone": "Europe/Berlin", "people": []},
+            "sources": [{"name": "gh", "kind": "github", "base_url": url + "/api/v3",
+                         "token": "t", "org": "acme"}],
+        })
+        landed = land_sources(shared_db.sessions, config)
+    # One after another, the issues stream would have waited in vain for the milestones.
+    assert app.pulls == ["together"]
+    with shared_db.sessions() as session:
+        streams = set(session.scalars(select(RawRecord.stream)))
+    assert {"issues", "milestones"} <= streams
+    # Each stream counts the requests of its own thread (the repository listing, made
+    # once, on whichever stream asked first): together, every request the server saw.
+    requests = {s.stream: s.requests for s in landed}
+    assert min(requests.values()) >= 1
+    assert sum(requests.values()) == len(app.paths)
+    assert sum(path.endswith("/orgs/acme/repos") for path in app.paths) == 1

@@ -21,10 +21,12 @@ from urllib.parse import urlencode
 import github
 import httpx
 import requests
+from github.Requester import Requester
 
 from connectors.errors import FatalError, RetriableError
 from connectors.http import (
     RequestBudget,
+    ThreadCount,
     error_for_response,
     json_body,
     retry_after_seconds,
@@ -114,20 +116,44 @@ class GitHubClient:
         self.source = source
         self.per_page = per_page
         self.budget = budget
-        self.requests = 0
-        self.not_modified = 0
+        # Counted per thread: a source's streams read through this client at once, and
+        # each takes its requests as the difference of two readings.
+        self._requests = ThreadCount()
+        self._not_modified = ThreadCount()
         # PyGithub's own retries and politeness delays would sleep on the wall clock;
         # ours wait through the budget's (injectable) sleep instead.
-        self._github = github.Github(
-            base_url=base_url,
-            auth=github.Auth.Token(token) if token else None,
-            per_page=per_page,
-            retry=0,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-        )
-        self._requester = self._github.requester
+        self._options: dict[str, Any] = {
+            "base_url": base_url,
+            "auth": github.Auth.Token(token) if token else None,
+            "per_page": per_page,
+            "retry": 0,
+            "seconds_between_requests": None,
+            "seconds_between_writes": None,
+        }
+        self._local = threading.local()
+        self._clients: list[github.Github] = []
+        self._clients_lock = threading.Lock()
         self._retrying = retrying(attempts=8, sleep=budget.sleep)
+
+    @property
+    def requests(self) -> int:
+        """Requests sent from this thread."""
+        return self._requests.value
+
+    @property
+    def not_modified(self) -> int:
+        """Requests from this thread that GitHub answered 304 Not Modified."""
+        return self._not_modified.value
+
+    def _requester(self) -> Requester:
+        """This thread's PyGithub requester: a requester keeps one HTTP connection,
+        which two threads must not share."""
+        client: github.Github | None = getattr(self._local, "github", None)
+        if client is None:
+            client = self._local.github = github.Github(**self._options)
+            with self._clients_lock:
+                self._clients.append(client)
+        return client.requester
 
     def get(
         self,
@@ -145,17 +171,18 @@ class GitHubClient:
         self, path: str, params: dict[str, Any], etag: str | None, accept: tuple[int, ...]
     ) -> httpx.Response:
         self.budget.acquire()
-        self.requests += 1
+        self._requests.add()
+        requester = self._requester()
         headers = {"Accept": "application/vnd.github+json"}
         if etag:
             headers["If-None-Match"] = etag
         try:
-            status, answer_headers, body = self._requester.requestJson(
+            status, answer_headers, body = requester.requestJson(
                 "GET", path, parameters=params, headers=headers
             )
         except (requests.RequestException, http.client.HTTPException, OSError) as exc:
             raise RetriableError(f"{self.source}: GET {path} failed: {exc}") from exc
-        url = path if "://" in path else self._requester.base_url + path
+        url = path if "://" in path else requester.base_url + path
         response = httpx.Response(
             status,
             headers=answer_headers,
@@ -164,7 +191,7 @@ class GitHubClient:
         )
         self.budget.observe(response)
         if status == 304:
-            self.not_modified += 1
+            self._not_modified.add()
             return response
         if status in accept:
             if status == 200:
@@ -236,5 +263,8 @@ class GitHubClient:
         return rows, new_state
 
     def close(self) -> None:
-        """Close PyGithub's connection pool."""
-        self._github.close()
+        """Close every thread's PyGithub connection."""
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
