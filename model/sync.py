@@ -25,7 +25,7 @@ class Source(Base):
 
 
 class RawRecord(Base):
-    """A payload exactly as the source sent it, with its content hash."""
+    """A payload as the source sent it (its content, in canonical JSON), with its hash."""
 
     __tablename__ = "raw_record"
     __table_args__ = (
@@ -50,8 +50,9 @@ class RawRecord(Base):
     #: ids under a prefix are one range of the unique index (see `pipelines.landing`).
     external_id: Mapped[str] = mapped_column(
         String(500).with_variant(String(500, collation="C"), "postgresql"))
-    #: `json`, not `jsonb`, on PostgreSQL: kept as the text it was given (the source's key
-    #: order), and neither parsed on the way in nor re-printed on the way out. Payloads
+    #: `json`, not `jsonb`, on PostgreSQL: kept as the text it was given (the canonical
+    #: form its content hash is taken over: compact, keys sorted), and neither parsed on
+    #: the way in nor re-printed on the way out. Payloads
     #: are most of a sync's bytes; at 100,000 records jsonb cost the server about 2.5 s
     #: to parse them and 2 s to print them again for each normalization.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

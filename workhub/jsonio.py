@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["canonical", "dumps", "loads"]
+__all__ = ["canonical", "dumps", "loads", "preencoded"]
 
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -30,3 +30,9 @@ def dumps(value: Any) -> str:
 def loads(data: str | bytes | bytearray | memoryview) -> Any:
     """Decode JSON text or bytes."""
     return orjson.loads(data)
+
+
+def preencoded(data: bytes) -> orjson.Fragment:
+    """JSON text that `dumps` writes out as it is: a document encoded already (a payload
+    in its canonical form, hashed as stored) is not encoded a second time."""
+    return orjson.Fragment(data)
