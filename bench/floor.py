@@ -67,6 +67,9 @@ def _github(client: httpx.Client, base: str, org: str, floor: Floor) -> None:
         floor.records += len(
             _linked(client, f"{prefix}/issues?state=all&per_page=100", floor, headers)
         )
+        # A pull request's reviewers and branches are only in the pulls listing, which the
+        # sync reads beside the issues; its rows are parts of the issues counted above.
+        _linked(client, f"{prefix}/pulls?state=all&per_page=100", floor, headers)
         floor.records += len(
             _linked(client, f"{prefix}/milestones?state=all&per_page=100", floor, headers)
         )
@@ -85,8 +88,8 @@ def _confluence(client: httpx.Client, base: str, floor: Floor) -> None:
 
 
 def measure_floor(urls: dict[str, str], org: str) -> Floor:
-    """Fetch and parse every Jira issue, GitHub issue, milestone and commit, and Confluence
-    page and task once: the resources the sync reads, a page at a time."""
+    """Fetch and parse every Jira issue, GitHub issue, pull request, milestone and commit,
+    and Confluence page and task once: the resources the sync reads, a page at a time."""
     floor = Floor()
     started = time.perf_counter()
     with httpx.Client(timeout=60) as client:
