@@ -162,9 +162,16 @@ class RequestBudget:
         reset = response.headers.get("x-ratelimit-reset")
         if remaining is not None and remaining.isdigit():
             with self._lock:
-                self.remaining = int(remaining)
-                if reset and reset.isdigit():
-                    self.reset_at = float(reset)
+                told = int(remaining)
+                window = float(reset) if reset and reset.isdigit() else None
+                # Threads that share the budget get their answers out of order. Within one
+                # window the server's count only falls: an answer counted before requests
+                # taken since must not raise ours back (they would run into the limit).
+                if window is not None and window == self.reset_at and self.remaining is not None:
+                    told = min(told, self.remaining)
+                self.remaining = told
+                if window is not None:
+                    self.reset_at = window
 
 
 @dataclass(frozen=True)

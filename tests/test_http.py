@@ -145,3 +145,18 @@ def test_the_servers_own_budget_is_adopted() -> None:
     )
     client.get_json("/x")
     assert (budget.remaining, budget.reset_at) == (41, 99.0)
+
+
+def test_an_answer_counted_before_later_requests_does_not_raise_the_budget_back() -> None:
+    budget = RequestBudget(clock=lambda: 0.0)
+    counted = {"x-ratelimit-remaining": "3", "x-ratelimit-reset": "99"}
+    budget.observe(httpx.Response(200, headers=counted))  # 3 left
+    budget.acquire()
+    budget.acquire()  # two requests in flight from two threads
+    # The first answer was counted by the server before the second request reached it.
+    budget.observe(httpx.Response(200, headers={**counted, "x-ratelimit-remaining": "2"}))
+    assert budget.remaining == 1
+    # A new window is the server's to tell.
+    budget.observe(httpx.Response(200, headers={"x-ratelimit-remaining": "50",
+                                                "x-ratelimit-reset": "3699"}))
+    assert (budget.remaining, budget.reset_at) == (50, 3699.0)
