@@ -33,12 +33,8 @@ ProgressCallback = Callable[["LandingStats"], None]
 log = get_logger(__name__)
 
 
-def content_hash(payload: dict[str, Any]) -> str:
-    """SHA-256 of the payload in canonical JSON: equal content, equal hash."""
-    return _hashed(payload)[1]
-
-
-def _hashed(payload: dict[str, Any]) -> tuple[bytes, str]:
+def content_hash(payload: dict[str, Any]) -> tuple[bytes, str]:
+    """The payload in canonical JSON, and its SHA-256: equal content, equal hash."""
     text = canonical(payload)
     return text, hashlib.sha256(text).hexdigest()
 
@@ -102,7 +98,7 @@ def _store_records(
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     for external_id, document in incoming.items():
-        text, digest = _hashed(document)
+        text, digest = content_hash(document)
         # Stored as it was hashed, in canonical form: encoding it again for its column
         # was 7 % of the syncing process's CPU in a first sync of 100,000 items.
         payload = preencoded(text)
