@@ -64,6 +64,7 @@ def _children(store: JiraStore) -> dict[str, list[dict[str, Any]]]:
 
 
 def _embedded(issue: dict[str, Any]) -> dict[str, Any]:
+    # The stored fields themselves, not copies: `issue_view` copies the whole view once.
     return {"id": issue["id"], "key": issue["key"], "self": issue["self"],
             "fields": {k: issue["fields"][k] for k in _SUMMARY_FIELDS}}
 
