@@ -14,7 +14,8 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,7 @@ class RequestBudget:
 
     `limit=None` only counts. When the server reports its own remaining budget (GitHub's
     x-ratelimit-* headers) `observe` adopts it, so the budget follows the real one.
+    A request is spent inside `with budget.spend():`, which knows how many are in flight.
     """
 
     limit: int | None = None
@@ -137,7 +139,22 @@ class RequestBudget:
     used: int = 0
     remaining: int | None = None
     reset_at: float | None = None
+    told_limit: int | None = None  # the server's x-ratelimit-limit, once it said it
+    in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def spend(self) -> Iterator[None]:
+        """Take one request for the `with` block (waiting for the reset when the budget
+        is spent); the request counts as in flight until the block ends."""
+        self.acquire()
+        with self._lock:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def acquire(self) -> None:
         """Take one request from the budget, waiting for the reset when it is spent."""
@@ -150,28 +167,36 @@ class RequestBudget:
             if self.remaining is not None and self.remaining <= 0:
                 wait = max(0.0, (self.reset_at or now) - now)
                 self.sleep(wait)
-                self.remaining = self.limit
+                # A new window: as large as configured, else as the server last said.
+                self.remaining = self.limit if self.limit is not None else self.told_limit
                 self.reset_at = self.clock() + self.window_seconds if self.limit else None
             if self.remaining is not None:
                 self.remaining -= 1
             self.used += 1
 
     def observe(self, response: httpx.Response) -> None:
-        """Adopt the server's own view of the budget when it tells it."""
-        remaining = response.headers.get("x-ratelimit-remaining")
-        reset = response.headers.get("x-ratelimit-reset")
-        if remaining is not None and remaining.isdigit():
-            with self._lock:
-                told = int(remaining)
-                window = float(reset) if reset and reset.isdigit() else None
-                # Threads that share the budget get their answers out of order. Within one
-                # window the server's count only falls: an answer counted before requests
-                # taken since must not raise ours back (they would run into the limit).
-                if window is not None and window == self.reset_at and self.remaining is not None:
-                    told = min(told, self.remaining)
-                self.remaining = told
-                if window is not None:
-                    self.reset_at = window
+        """Adopt the server's own view of the budget when it tells it (call it inside
+        `spend()`, for the request the response answers)."""
+        headers = response.headers
+        remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
+        if remaining is None or not remaining.isdigit():
+            return
+        limit = headers.get("x-ratelimit-limit")
+        with self._lock:
+            if limit is not None and limit.isdigit():
+                self.told_limit = int(limit)
+            # Threads that share the budget get their answers out of order, and requests
+            # sent by the others may not have reached the server when it counted this
+            # one: take them off what it tells. Within one window the count only falls,
+            # so an older answer never raises ours back either.
+            others = max(0, self.in_flight - 1)
+            told = max(0, int(remaining) - others)
+            window = float(reset) if reset and reset.isdigit() else None
+            if window is not None and window == self.reset_at and self.remaining is not None:
+                told = min(told, self.remaining)
+            self.remaining = told
+            if window is not None:
+                self.reset_at = window
 
 
 @dataclass(frozen=True)
@@ -260,10 +285,10 @@ class HttpClient:
         return self._retrying(self._send, method, url, **kwargs)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        self.budget.acquire()
-        self._sent.add()
-        response = self._client.request(method, url, **kwargs)
-        self.budget.observe(response)
+        with self.budget.spend():
+            self._sent.add()
+            response = self._client.request(method, url, **kwargs)
+            self.budget.observe(response)
         error = error_for_response(response, self.source)
         if error is not None:
             raise error

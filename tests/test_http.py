@@ -160,3 +160,27 @@ def test_an_answer_counted_before_later_requests_does_not_raise_the_budget_back(
     budget.observe(httpx.Response(200, headers={"x-ratelimit-remaining": "50",
                                                 "x-ratelimit-reset": "3699"}))
     assert (budget.remaining, budget.reset_at) == (50, 3699.0)
+
+
+def test_requests_still_in_flight_are_taken_off_what_the_server_tells() -> None:
+    budget = RequestBudget(clock=lambda: 0.0)
+    told = {"x-ratelimit-limit": "8", "x-ratelimit-remaining": "7", "x-ratelimit-reset": "99"}
+    with budget.spend(), budget.spend(), budget.spend():  # three threads, nothing known yet
+        # The first answer: the server counted one request; two more may be on the way.
+        budget.observe(httpx.Response(200, headers=told))
+        assert budget.remaining == 5
+    assert budget.in_flight == 0
+
+
+def test_a_new_window_starts_as_large_as_the_server_said() -> None:
+    clock = {"t": 0.0}
+
+    def sleep(seconds: float) -> None:
+        clock["t"] += seconds
+
+    budget = RequestBudget(clock=lambda: clock["t"], sleep=sleep)
+    told = {"x-ratelimit-limit": "8", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "60"}
+    with budget.spend():
+        budget.observe(httpx.Response(200, headers=told))
+    with budget.spend():  # waits for the reset, then counts from the server's limit
+        assert (clock["t"], budget.remaining) == (60.0, 7)

@@ -167,10 +167,8 @@ class GitHubClient:
         come back, passing failures are retried, the rest raise typed errors."""
         return self._retrying(self._send, path, dict(params or {}), etag, accept)
 
-    def _send(
-        self, path: str, params: dict[str, Any], etag: str | None, accept: tuple[int, ...]
-    ) -> httpx.Response:
-        self.budget.acquire()
+    def _exchange(self, path: str, params: dict[str, Any], etag: str | None) -> httpx.Response:
+        """One GET through this thread's PyGithub requester, as an httpx response."""
         self._requests.add()
         requester = self._requester()
         headers = {"Accept": "application/vnd.github+json"}
@@ -183,13 +181,20 @@ class GitHubClient:
         except (requests.RequestException, http.client.HTTPException, OSError) as exc:
             raise RetriableError(f"{self.source}: GET {path} failed: {exc}") from exc
         url = path if "://" in path else requester.base_url + path
-        response = httpx.Response(
+        return httpx.Response(
             status,
             headers=answer_headers,
             content=body.encode(),
             request=httpx.Request("GET", f"{url}?{urlencode(params)}" if params else url),
         )
-        self.budget.observe(response)
+
+    def _send(
+        self, path: str, params: dict[str, Any], etag: str | None, accept: tuple[int, ...]
+    ) -> httpx.Response:
+        with self.budget.spend():
+            response = self._exchange(path, params, etag)
+            self.budget.observe(response)
+        status = response.status_code
         if status == 304:
             self._not_modified.add()
             return response

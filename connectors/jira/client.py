@@ -124,8 +124,12 @@ class JiraApi:
 
     def _attempt(self, path: str, params: dict[str, Any] | None, api_version: int = 2,
                  absent: tuple[int, ...] = ()) -> Any:
-        self.budget.acquire()
         self.requests += 1
+        with self.budget.spend():
+            return self._exchange(path, params, api_version, absent)
+
+    def _exchange(self, path: str, params: dict[str, Any] | None, api_version: int,
+                  absent: tuple[int, ...]) -> Any:
         try:
             # The library's session (authentication, its error for a failed status), and
             # the body decoded by orjson, not `requests`' `.json()`: a page of a hundred
