@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -30,6 +30,8 @@ from workhub.logs import get_logger
 __all__ = ["LandingStats", "content_hash", "ensure_source", "land_stream", "prefix_end"]
 
 ProgressCallback = Callable[["LandingStats"], None]
+#: How often, at most, a running stream writes its counts to its run row between cursors.
+RUN_ROW_EVERY = timedelta(seconds=1)
 log = get_logger(__name__)
 
 
@@ -250,10 +252,17 @@ def land_stream(
     cursor = None if full else read_cursor(sessions, source_id, stream.name)
     refresh_at = REFRESH_STATISTICS_AFTER
     try:
+        recorded = started
         for page in prefetched(stream.read(cursor)):
             with sessions.begin() as session:
-                _land_page(session, source_id, stream.name, page, clock(), stats)
-                _record_run(session, run_id, stats, status="running")
+                now = clock()
+                _land_page(session, source_id, stream.name, page, now, stats)
+                # The run's counts go with each cursor and at most once a second: a page
+                # that wrote nothing else then takes no write lock (SQLite has one, which
+                # the other streams and the normalizer wait for).
+                if page.cursor is not None or now - recorded >= RUN_ROW_EVERY:
+                    _record_run(session, run_id, stats, status="running")
+                    recorded = now
             if stats.new >= refresh_at:
                 # Each page looks up its ids in what the stream landed so far: planned as
                 # for an empty table, that lookup reads the whole stream every page.

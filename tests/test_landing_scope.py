@@ -1,19 +1,19 @@
 """Landing: a snapshot scoped by an id prefix tombstones within that prefix and nowhere
-else; a large landing refreshes the planner's statistics; a stream's last success is kept
-through later failures."""
+else; a large landing refreshes the planner's statistics; unchanged pages write nothing;
+a stream's last success is kept through later failures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from conftest import Database
 from connectors.base import Cursor, Page, RawItem, Snapshot, Stream
 from helpers import planned_rows
-from model import RawRecord
+from model import RawRecord, SyncRun
 from model.queries.sources import as_of
 from pipelines import landing
 from pipelines.landing import land_stream, prefix_end
@@ -76,6 +76,43 @@ def test_a_large_landing_refreshes_the_planners_statistics(
     land_stream(db.sessions, source_slug="j", source_kind="jira", stream=_Pages(5, 15))
     with db.sessions() as session:
         assert planned_rows(session, "raw_record") >= 40
+
+
+def _writes_while(db: Database, land: Callable[[], object]) -> list[str]:
+    """The writing statements (INSERT, UPDATE, DELETE) sent while `land` runs."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            seen.append(statement)
+
+    engine = db.sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        land()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+@pytest.mark.parametrize("pages", [2, 6])
+def test_unchanged_pages_write_nothing(db: Database, pages: int) -> None:
+    # SQLite has one write lock, which every stream and the normalizer share: a page
+    # that only re-read what is stored must not take it (to count its run, say).
+    fixed = datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+    def land() -> None:
+        land_stream(db.sessions, source_slug="j", source_kind="jira",
+                    stream=_Pages(pages, 3), clock=lambda: fixed)
+
+    land()
+    again = _writes_while(db, land)
+    # The run's row at its start and its end, and the stream's last success: no page's.
+    assert len(again) == 3, again
+    with db.sessions() as session:
+        counts = session.execute(select(SyncRun.fetched, SyncRun.unchanged, SyncRun.status)
+                                 .order_by(SyncRun.id.desc()).limit(1)).one()
+    assert tuple(counts) == (pages * 3, pages * 3, "success")
 
 
 class _Broken(Stream):
