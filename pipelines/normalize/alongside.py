@@ -28,6 +28,7 @@ from connectors.paging import chunked
 from model import RawRecord
 from model.bulk import one_of
 from model.db import REFRESH_STATISTICS_AFTER, make_engine, make_sessionmaker, refresh_statistics
+from pipelines.heap import collector_paused
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
 from pipelines.landing import LandingStats
 from pipelines.normalize.context import NormalizeContext, source_kinds
@@ -121,7 +122,7 @@ def _normalize_while_landing(
                 ctx = NormalizeContext(config=config, now=now, sources=_sources(sessions))
             plan = plan_batch(session, ctx, records)
         after = records[-1].id
-        with sessions.begin() as session:
+        with collector_paused(), sessions.begin() as session:
             write_if_current(session, IdentityBook(session, resolver, people), plan, stats)
         if stats.new >= refresh_at:  # as `normalize` does, for tables that started empty
             with sessions.begin() as session:
