@@ -8,7 +8,7 @@ records are compared by content hash, ends in the same state as an uninterrupted
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
 from model.bulk import insert_rows, one_of
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
-from pipelines.prefetch import prefetched
+from pipelines.prefetch import prefetched_runs
 from workhub.jsonio import canonical, preencoded
 from workhub.logs import get_logger
 
@@ -32,6 +32,8 @@ __all__ = ["LandingStats", "content_hash", "ensure_source", "land_stream", "pref
 ProgressCallback = Callable[["LandingStats"], None]
 #: How often, at most, a running stream writes its counts to its run row between cursors.
 RUN_ROW_EVERY = timedelta(seconds=1)
+#: Pages a stream's reader may hold ready while landing catches up (see `_joined`).
+PREFETCH_PAGES = 4
 log = get_logger(__name__)
 
 
@@ -178,10 +180,28 @@ def _tombstone(
     return len(doomed)
 
 
+def _joined(pages: list[Page]) -> Iterator[tuple[Page, int]]:
+    """Consecutive pages as one, with how many each holds: records in order, requests
+    summed, the last cursor. A page that deletes or sweeps ends its group, so that its
+    deletions come after the records before it and before those after, as page by page."""
+    group: list[Page] = []
+    for page in pages:
+        group.append(page)
+        if page.deleted or page.snapshot is not None or page is pages[-1]:
+            if len(group) == 1:
+                yield page, 1
+            else:
+                cursors = [p.cursor for p in group if p.cursor is not None]
+                yield Page(records=[r for p in group for r in p.records],
+                           deleted=page.deleted, snapshot=page.snapshot,
+                           cursor=cursors[-1] if cursors else None,
+                           requests=sum(p.requests for p in group)), len(group)
+            group = []
+
+
 def _land_page(
     session: Session, source_id: int, stream: str, page: Page, now: datetime, stats: LandingStats
 ) -> None:
-    stats.pages += 1
     stats.fetched += len(page.records)
     stats.requests += page.requests
     _store_records(session, source_id, stream, page, now, stats)
@@ -253,16 +273,20 @@ def land_stream(
     refresh_at = REFRESH_STATISTICS_AFTER
     try:
         recorded = started
-        for page in prefetched(stream.read(cursor)):
-            with sessions.begin() as session:
-                now = clock()
-                _land_page(session, source_id, stream.name, page, now, stats)
-                # The run's counts go with each cursor and at most once a second: a page
-                # that wrote nothing else then takes no write lock (SQLite has one, which
-                # the other streams and the normalizer wait for).
-                if page.cursor is not None or now - recorded >= RUN_ROW_EVERY:
-                    _record_run(session, run_id, stats, status="running")
-                    recorded = now
+        for ready in prefetched_runs(stream.read(cursor), depth=PREFETCH_PAGES):
+            # The pages read while the last ones were landing go in one transaction:
+            # SQLite has one write lock, which the other streams and the normalizer
+            # wait for, and every transaction that takes it costs them a round of it.
+            for page, count in _joined(ready):
+                stats.pages += count
+                with sessions.begin() as session:
+                    now = clock()
+                    _land_page(session, source_id, stream.name, page, now, stats)
+                    # The run's counts go with each cursor and at most once a second: a
+                    # page that wrote nothing else then takes no write lock.
+                    if page.cursor is not None or now - recorded >= RUN_ROW_EVERY:
+                        _record_run(session, run_id, stats, status="running")
+                        recorded = now
             if stats.new >= refresh_at:
                 # Each page looks up its ids in what the stream landed so far: planned as
                 # for an empty table, that lookup reads the whole stream every page.

@@ -5,6 +5,8 @@ storing, committing). Reading in a thread overlaps the two: the wait releases th
 the landing runs while the next request is in flight. The depth bounds the pages held in
 memory; an error in the reader reaches the consumer after the pages read before it, in
 order, so landing and resuming behave exactly as without the thread.
+`prefetched_runs` hands over every page the reader has ready at once, so a consumer that
+falls behind can take them together.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["prefetched"]
+__all__ = ["prefetched", "prefetched_runs"]
 
 T = TypeVar("T")
 
@@ -36,6 +38,13 @@ class _Failed:
 
 def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     """Iterate `items` from a reader thread that runs up to `depth` items ahead."""
+    for run in prefetched_runs(items, depth):
+        yield from run
+
+
+def prefetched_runs(items: Iterable[T], depth: int = 2) -> Iterator[list[T]]:
+    """`items` read by a reader thread up to `depth` ahead, handed over as runs: each run
+    is every item the reader has ready (at least one), in order."""
     handoff: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -65,10 +74,23 @@ def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     reader = threading.Thread(target=read, name="workhub-prefetch", daemon=True)
     reader.start()
     try:
-        for got in iter(handoff.get, _DONE):
-            if isinstance(got, _Failed):
-                raise got.error
-            yield got  # type: ignore[misc]
+        ended: object = None
+        while ended is None:
+            run: list[T] = []
+            got = handoff.get()  # the first waits for the reader; the rest are there
+            while True:
+                if got is _DONE or isinstance(got, _Failed):
+                    ended = got
+                    break
+                run.append(got)  # type: ignore[arg-type]
+                try:
+                    got = handoff.get_nowait()
+                except queue.Empty:
+                    break
+            if run:
+                yield run
+        if isinstance(ended, _Failed):
+            raise ended.error
     finally:
         # The consumer finished, failed or stopped early: let the reader go.
         stop.set()

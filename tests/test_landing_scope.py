@@ -1,6 +1,7 @@
 """Landing: a snapshot scoped by an id prefix tombstones within that prefix and nowhere
-else; a large landing refreshes the planner's statistics; unchanged pages write nothing;
-a stream's last success is kept through later failures."""
+else; a large landing refreshes the planner's statistics; pages landed together end as
+page by page; unchanged pages write nothing; a stream's last success is kept through
+later failures."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from helpers import planned_rows
 from model import RawRecord, SyncRun
 from model.queries.sources import as_of
 from pipelines import landing
-from pipelines.landing import land_stream, prefix_end
+from pipelines.landing import _joined, land_stream, prefix_end
 
 
 class _Listing(Stream):
@@ -76,6 +77,46 @@ def test_a_large_landing_refreshes_the_planners_statistics(
     land_stream(db.sessions, source_slug="j", source_kind="jira", stream=_Pages(5, 15))
     with db.sessions() as session:
         assert planned_rows(session, "raw_record") >= 40
+
+
+def _page(*ids: str, deleted: tuple[str, ...] = (), cursor: Cursor | None = None) -> Page:
+    return Page(records=[RawItem(i, {"id": i}) for i in ids],
+                deleted=dict.fromkeys(deleted, "gone"), cursor=cursor, requests=1)
+
+
+def test_pages_join_up_to_one_that_deletes_with_the_last_cursor() -> None:
+    pages = [_page("a", "b", cursor={"n": 1}), _page("c", deleted=("a",)),
+             _page("d", cursor={"n": 3}), _page("e")]
+    joined = [([r.external_id for r in p.records], p.deleted, p.cursor, p.requests, count)
+              for p, count in _joined(pages)]
+    assert joined == [(["a", "b", "c"], {"a": "gone"}, {"n": 1}, 2, 2),
+                      (["d", "e"], {}, {"n": 3}, 2, 2)]
+
+
+class _Script(Stream):
+    """The pages it is given, as fast as the reader takes them."""
+
+    name = "issues"
+    primary_key = "id"
+
+    def __init__(self, pages: list[Page]) -> None:
+        self.pages = pages
+
+    def read(self, cursor: Cursor | None) -> Iterator[Page]:
+        yield from self.pages
+
+
+def test_pages_landed_together_end_as_page_by_page(db: Database) -> None:
+    # A record deleted on one page and listed again on a later one is live, as listed.
+    pages = [_page("a", "b"), _page("c", deleted=("a",)), _page("d"),
+             Page(records=[RawItem("a", {"id": "a", "again": True})]), _page("e")]
+    land_stream(db.sessions, source_slug="j", source_kind="jira", stream=_Script(pages))
+    with db.sessions() as session:
+        rows = {r.external_id: (r.deleted_at is None, r.payload)
+                for r in session.scalars(select(RawRecord))}
+    assert rows == {"a": (True, {"id": "a", "again": True}), "b": (True, {"id": "b"}),
+                    "c": (True, {"id": "c"}), "d": (True, {"id": "d"}),
+                    "e": (True, {"id": "e"})}
 
 
 def _writes_while(db: Database, land: Callable[[], object]) -> list[str]:

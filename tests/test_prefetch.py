@@ -1,4 +1,5 @@
-"""`prefetched` yields what the reader read, in order, and hands its errors on."""
+"""`prefetched` yields what the reader read, in order, and hands its errors on;
+`prefetched_runs` hands over what is ready together."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipelines.prefetch import prefetched
+from pipelines.prefetch import prefetched, prefetched_runs
 
 
 def test_items_arrive_in_order_from_another_thread() -> None:
@@ -57,3 +58,36 @@ def test_a_consumer_that_stops_early_stops_the_reader() -> None:
     assert closed.wait(5)
     # The reader ran at most the queue's depth (plus the item in hand) ahead.
     assert len(read) <= 3 + 1 + 2 + 1
+
+
+def test_a_consumer_behind_the_reader_takes_what_is_ready_as_one_run() -> None:
+    taken, all_put = threading.Event(), threading.Event()
+
+    def pages() -> Iterator[int]:
+        yield 0
+        assert taken.wait(5)  # the consumer has its first run before the reader goes on
+        yield from range(1, 5)
+        all_put.set()  # runs once the reader asks for more: after it put the last item
+
+    runs = prefetched_runs(pages(), depth=8)
+    assert next(runs) == [0]
+    taken.set()
+    assert all_put.wait(5)
+    assert list(runs) == [[1, 2, 3, 4]]
+
+
+def test_runs_end_with_the_readers_error_after_what_it_read() -> None:
+    def pages() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise RuntimeError("page 3 failed")
+
+    got: list[int] = []
+
+    def consume() -> None:
+        for run in prefetched_runs(pages()):
+            got.extend(run)
+
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        consume()
+    assert got == [1, 2]
