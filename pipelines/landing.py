@@ -33,7 +33,7 @@ ProgressCallback = Callable[["LandingStats"], None]
 #: How often, at most, a running stream writes its counts to its run row between cursors.
 RUN_ROW_EVERY = timedelta(seconds=1)
 #: Pages a stream's reader may hold ready while landing catches up (see `_joined`).
-PREFETCH_PAGES = 4
+PREFETCH_PAGES = 10
 log = get_logger(__name__)
 
 
