@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
+from connectors.readahead import prefetched_runs
 from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
 from model.bulk import insert_rows, one_of
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
-from pipelines.prefetch import prefetched_runs
 from workhub.jsonio import canonical, preencoded
 from workhub.logs import get_logger
 

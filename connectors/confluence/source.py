@@ -11,8 +11,9 @@ honour Retry-After, one request budget per credential) and `paginate` over Confl
   spaces (small) and tombstones them. A first or `--full` run lists everything and ends
   with a Snapshot, which also catches purged pages and pages moved out of the spaces.
 - `tasks`: the v2 task listing has no "updated since" filter, so every run lists the
-  spaces' tasks (small) and ends with a Snapshot; unchanged tasks hash the same and write
-  nothing. Tasks of trashed pages drop out of the listing and are tombstoned.
+  spaces' tasks (small; a few listings over shares of the spaces, read at once) and ends
+  with a Snapshot; unchanged tasks hash the same and write nothing. Tasks of trashed
+  pages drop out of the listing and are tombstoned.
 
 Each record is an envelope: the object exactly as Confluence sent it, plus the space it
 was listed under and the site's base URL, so normalization needs nothing else.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from connectors.base import Cursor, Page, RawItem, Snapshot, Source, Stream
 from connectors.errors import FatalError
 from connectors.http import HttpClient, RequestBudget
 from connectors.paging import NextLinkPaginator, chunked, paginate
+from connectors.readahead import read_ahead
 
 __all__ = ["API", "ConfluenceSource", "PagesStream", "TasksStream", "budget_for", "parse_time"]
 
@@ -41,6 +43,8 @@ API = "/wiki/api/v2"
 #: ids, /tasks and /spaces 250.
 MAX_PAGE_SPACES = 100
 MAX_IDS = 250
+#: Task listings read at once (each over a share of the spaces) in a run.
+TASK_LISTINGS = 4
 
 _BUDGETS: dict[tuple[str, str], RequestBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
@@ -227,26 +231,40 @@ class TasksStream(Stream):
         source, client = self.source, self.source.client
         before = client.requests
         spaces = {s["id"]: s for s in source.spaces()}
+        looked_up = client.requests - before  # the spaces, when this stream looked them up
         present: set[str] = set()
         pending: Page | None = None
-        for group in chunked(list(spaces), MAX_IDS):
-            params = {"space-id": ",".join(group), "body-format": "storage",
-                      "limit": source.task_page_size}
-            for response in source.listing("/tasks", params):
-                records = []
-                for task in response["results"]:
-                    present.add(str(task["id"]))
-                    space = spaces.get(str(task.get("spaceId")), {"id": task.get("spaceId")})
-                    records.append(RawItem(str(task["id"]),
-                                           _envelope("task", task, space, source.base_url())))
+        # Every run lists every task: the spaces' listings are read at once, each a chain
+        # of cursors, so a run waits for the longest chain rather than for all of them.
+        size = min(MAX_IDS, -(-len(spaces) // TASK_LISTINGS)) or 1
+        listings = [self._listing(group, spaces) for group in chunked(list(spaces), size)]
+        for run in read_ahead(listings, depth=2 * len(listings)):
+            for records, requests in run:
+                present.update(r.external_id for r in records)
                 if pending is not None:
                     yield pending
-                mark = client.requests
-                pending = Page(records=records, requests=mark - before)
-                before = mark
+                pending = Page(records=records, requests=requests)
         last = pending or Page()
         last.snapshot = Snapshot("", frozenset(present), "no longer listed by Confluence",
                                  source.max_delete_share)
         last.cursor = {"listed": True}
-        last.requests += client.requests - before
+        last.requests += looked_up
         yield last
+
+    def _listing(self, group: Sequence[str], spaces: dict[str, dict[str, Any]]
+                 ) -> Iterator[tuple[list[RawItem], int]]:
+        """The tasks of a group of spaces, a response at a time, with the requests each
+        took (counted in the thread that reads this listing)."""
+        source, client = self.source, self.source.client
+        params = {"space-id": ",".join(group), "body-format": "storage",
+                  "limit": source.task_page_size}
+        before = client.requests
+        for response in source.listing("/tasks", params):
+            records = []
+            for task in response["results"]:
+                space = spaces.get(str(task.get("spaceId")), {"id": task.get("spaceId")})
+                records.append(RawItem(str(task["id"]),
+                                       _envelope("task", task, space, source.base_url())))
+            mark = client.requests
+            yield records, mark - before
+            before = mark

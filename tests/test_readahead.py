@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipelines.prefetch import prefetched, prefetched_runs
+from connectors.readahead import prefetched, prefetched_runs, read_ahead
 
 
 def test_items_arrive_in_order_from_another_thread() -> None:
@@ -20,7 +20,7 @@ def test_items_arrive_in_order_from_another_thread() -> None:
             yield n
 
     assert list(prefetched(pages(), depth=3)) == list(range(50))
-    assert readers == {"workhub-prefetch"}
+    assert readers == {"workhub-read-ahead"}
 
 
 def test_an_error_comes_after_the_items_read_before_it() -> None:
@@ -91,3 +91,17 @@ def test_runs_end_with_the_readers_error_after_what_it_read() -> None:
     with pytest.raises(RuntimeError, match="page 3 failed"):
         consume()
     assert got == [1, 2]
+
+
+def test_several_readers_are_read_at_once_each_in_its_order() -> None:
+    started = threading.Barrier(3, timeout=5)  # fails unless all three read at once
+
+    def listing(name: str) -> Iterator[str]:
+        started.wait()
+        for n in range(20):
+            yield f"{name}{n}"
+
+    got = [item for run in read_ahead([listing(x) for x in "abc"], depth=4) for item in run]
+    assert sorted(got) == sorted(f"{x}{n}" for x in "abc" for n in range(20))
+    for name in "abc":
+        assert [g for g in got if g[0] == name] == [f"{name}{n}" for n in range(20)]
