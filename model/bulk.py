@@ -45,7 +45,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import DeclarativeBase, Session
 
-__all__ = ["insert_rows", "one_of"]
+__all__ = ["IN_LIST", "insert_rows", "one_of"]
+
+#: Values per `IN (...)` list: within what any SQLite takes as a statement's parameters.
+IN_LIST = 500
 
 
 def one_of(on: Session | Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

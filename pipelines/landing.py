@@ -1,4 +1,5 @@
-"""Landing: raw records and the cursor after them, committed together, page by page.
+"""Landing: raw records and the cursor after them, committed together, page by page
+(the pages a stream read while earlier ones were landing go in one transaction).
 
 A page's records, its deletions, its snapshot sweep and the cursor that follows it are one
 transaction, so a sync killed anywhere resumes from the last committed page and, because
@@ -19,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
+from connectors.paging import chunked
 from connectors.readahead import prefetched_runs
 from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
-from model.bulk import insert_rows, one_of
+from model.bulk import IN_LIST, insert_rows, one_of
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from workhub.jsonio import canonical, preencoded
 from workhub.logs import get_logger
@@ -90,12 +92,13 @@ def _store_records(
     # find them unchanged cost a re-sync as much as storing them had.
     existing = {
         external_id: (row_id, stored_hash, deleted_at)
+        for chunk in chunked(list(incoming), IN_LIST)  # pages landed together can be long
         for row_id, external_id, stored_hash, deleted_at in session.execute(
             select(RawRecord.id, RawRecord.external_id, RawRecord.content_hash,
                    RawRecord.deleted_at).where(
                 RawRecord.source_id == source_id,
                 RawRecord.stream == stream,
-                one_of(session, RawRecord.external_id, list(incoming)),
+                one_of(session, RawRecord.external_id, chunk),
             )
         )
     }

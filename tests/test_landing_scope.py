@@ -15,6 +15,7 @@ from conftest import Database
 from connectors.base import Cursor, Page, RawItem, Snapshot, Stream
 from helpers import planned_rows
 from model import RawRecord, SyncRun
+from model.bulk import IN_LIST
 from model.queries.sources import as_of
 from pipelines import landing
 from pipelines.landing import _joined, land_stream, prefix_end
@@ -117,6 +118,15 @@ def test_pages_landed_together_end_as_page_by_page(db: Database) -> None:
     assert rows == {"a": (True, {"id": "a", "again": True}), "b": (True, {"id": "b"}),
                     "c": (True, {"id": "c"}), "d": (True, {"id": "d"}),
                     "e": (True, {"id": "e"})}
+
+
+def test_a_page_longer_than_an_in_list_is_found_again_whole(db: Database) -> None:
+    # Pages landed together can hold thousands of records; their ids are looked up in
+    # chunks, within the parameters any SQLite takes.
+    ids = [str(n) for n in range(IN_LIST * 2 + 7)]
+    land_stream(db.sessions, source_slug="j", source_kind="jira", stream=_Listing(ids))
+    again = land_stream(db.sessions, source_slug="j", source_kind="jira", stream=_Listing(ids))
+    assert (again.new, again.unchanged) == (0, len(ids))
 
 
 def _writes_while(db: Database, land: Callable[[], object]) -> list[str]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from connectors.paging import chunked
 from model import RawRecord, Role, WorkItem
-from model.bulk import one_of
+from model.bulk import IN_LIST, one_of
 from pipelines.normalize.context import Fragment, NormalizeContext, Record
 from pipelines.normalize.drafts import InvolvementDraft, ItemDraft, NormalizeError
 
@@ -277,5 +277,3 @@ def plan_batch(session: Session, ctx: NormalizeContext, records: list[Record], *
     return BatchPlan([r.id for r in records], rows, writes, stats, versions)
 
 
-#: Values per `IN (...)` list.
-IN_LIST = 500
