@@ -1,37 +1,31 @@
 """ETags on every successful GET, and 304 Not Modified for a matching If-None-Match.
 
-The tag hashes the JSON body without its `lag_seconds` fields: lag grows with the clock
-while the data stays the same, and a reader polling an unchanged view should get 304s.
+The tag hashes the JSON body without the values of its `lag_seconds` fields: lag grows
+with the clock while the data stays the same, and a reader polling an unchanged view
+should get 304s.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import re
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workhub.jsonio import canonical, loads
-
 __all__ = ["ETagMiddleware", "etag_of"]
 
 
-def _without_lag(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _without_lag(v) for k, v in node.items() if k != "lag_seconds"}
-    if isinstance(node, list):
-        return [_without_lag(v) for v in node]
-    return node
+#: A `lag_seconds` member's value (a number or null). Inside a JSON string a quote is
+#: escaped, so the pattern's unescaped quotes only match a member's key.
+_LAG = re.compile(rb'"lag_seconds"\s*:[^,}\]]*')
 
 
 def etag_of(body: bytes) -> str:
-    """A strong ETag for a JSON body (any other body is hashed as it is)."""
-    # orjson: with the standard library, tagging a 360 view cost a seventh of serving it.
-    try:
-        content = canonical(_without_lag(loads(body)))
-    except ValueError:
-        content = body
+    """A strong ETag for a response body, blind to the values of `lag_seconds`."""
+    # On the bytes: decoding, dropping the lags and encoding again took 188 µs for an
+    # 18 KB 360 view, this 18 µs.
+    content = _LAG.sub(b'"lag_seconds":', body)
     return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
 
 

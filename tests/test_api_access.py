@@ -7,6 +7,7 @@ Each of those people has a public meeting, a private meeting and an email.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
+from api.etag import etag_of
 from conftest import Database
 from graphs import CONFIG, START, build_graph
 from helpers import token_for
@@ -179,6 +181,18 @@ def test_tokens_never_reach_the_logs(world: World, caplog: pytest.LogCaptureFixt
     assert caplog.records  # the capture worked
     for token in [*world.tokens.values(), world.revoked]:
         assert token not in logged and token[4:] not in logged
+
+
+def test_an_etag_is_blind_to_lag_only() -> None:
+    def body(lag: object, title: str = "Fix", stale: int = 0) -> bytes:
+        return json.dumps({"items": [{"title": title}],
+                           "as_of": [{"source": "j", "lag_seconds": lag, "stale": stale}]}
+                          ).encode()
+
+    assert etag_of(body(5)) == etag_of(body(3600.5)) == etag_of(body(None))
+    assert etag_of(body(5)) != etag_of(body(5, stale=1))
+    # Text that reads like the member inside a string is content, not lag.
+    assert etag_of(body(5, title='"lag_seconds": 1')) != etag_of(body(5, title='"lag_seconds": 2'))
 
 
 def test_etag_and_if_none_match(world: World) -> None:
