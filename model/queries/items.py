@@ -30,6 +30,7 @@ from model import (
     WorkItem,
 )
 from model.base import UTCDateTime
+from model.bulk import one_of
 from model.queries.access import Viewer
 
 __all__ = [
@@ -224,8 +225,10 @@ def _roles(session: Session, item_ids: list[int], people: Sequence[int]) -> dict
     if item_ids:
         for item_id, role in session.execute(
                 select(Involvement.item_id, Involvement.role)
-                .where(Involvement.item_id.in_(item_ids),
-                       Involvement.person_id.in_(list(people)))):
+                # As arrays on PostgreSQL: one statement text, prepared once, whatever
+                # the page's and the team's sizes.
+                .where(one_of(session, Involvement.item_id, item_ids),
+                       one_of(session, Involvement.person_id, list(people)))):
             out.setdefault(item_id, set()).add(str(role))
     return {k: sorted(v) for k, v in out.items()}
 
