@@ -4,6 +4,8 @@ after, and nothing that landed under a plan is lost."""
 from __future__ import annotations
 
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -83,6 +85,29 @@ def test_a_sync_normalized_alongside_ends_as_one_normalized_after(
     rest = normalize(shared_db.sessions, config, now)
     assert (rest.records, rest.new, rest.changed) == (0, 0, 0)
     assert full_view(shared_db.sessions) == full_view(after.sessions)
+
+
+def test_abandon_stops_the_process_where_the_parent_ignores_sigterm(
+    shared_db: Database, cloud: Site, now: datetime
+) -> None:
+    """A job in the background ignores SIGINT, Dagster maps SIGTERM to SIGINT's handler,
+    and a spawned process inherits an ignored signal: the process stops on SIGTERM all
+    the same, rather than `abandon` waiting for it forever."""
+    before = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        config = cloud.config(page_size=5)
+        alongside = NormalizingAlongside(shared_db.sessions, config, now, start_after=1)
+        landed = sum(s.new for s in _land(shared_db, config, alongside.landed))
+        process = alongside._process
+        assert process is not None
+        for _ in range(600):  # until it normalized something: its body has begun
+            if _pending(shared_db) < landed:
+                break
+            time.sleep(0.05)
+        alongside.abandon()
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert process.exitcode == -signal.SIGTERM  # stopped by SIGTERM, not killed after
 
 
 def test_an_abandoned_process_leaves_the_rest_on_the_queue(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import signal
 import threading
 from datetime import datetime
 from multiprocessing.context import SpawnProcess
@@ -44,6 +45,8 @@ log = get_logger(__name__)
 
 #: How long the process waits for more records when it has caught up with landing.
 POLL_SECONDS = 0.5
+#: How long `abandon` gives the process to stop on SIGTERM before it kills it.
+ABANDON_SECONDS = 10.0
 
 
 def write_if_current(
@@ -101,6 +104,10 @@ def _normalize_while_landing(
 ) -> None:
     """The process's body: take landed records in id order until landing is done and
     nothing is left past the last one taken."""
+    # `abandon` stops this process with SIGTERM. Dagster maps SIGTERM to SIGINT's handler,
+    # which a job started in the background ignores, and a spawned process inherits an
+    # ignored signal: it never stopped (seen: a test run hung in `abandon`).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sessions = make_sessionmaker(make_engine(url))
     with sessions.begin() as session:
         people = sync_org(session, config.org)
@@ -204,5 +211,8 @@ class NormalizingAlongside:
         back, and everything it did not finish waits on the queue."""
         if self._process is not None:
             self._process.terminate()
-            self._process.join()
+            self._process.join(timeout=ABANDON_SECONDS)
+            if self._process.is_alive():  # it had not yet set SIGTERM to stop it
+                self._process.kill()
+                self._process.join()
             self._process = None
