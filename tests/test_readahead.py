@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -23,7 +23,14 @@ def test_items_arrive_in_order_from_another_thread() -> None:
     assert readers == {"workhub-read-ahead"}
 
 
-def test_an_error_comes_after_the_items_read_before_it() -> None:
+def _runs_flattened(items: Iterator[int]) -> Iterator[int]:
+    return (item for run in prefetched_runs(items) for item in run)
+
+
+@pytest.mark.parametrize("read", [prefetched, _runs_flattened],
+                         ids=["prefetched", "prefetched_runs"])
+def test_an_error_comes_after_the_items_read_before_it(
+        read: Callable[[Iterator[int]], Iterator[int]]) -> None:
     def pages() -> Iterator[int]:
         yield 1
         yield 2
@@ -32,7 +39,7 @@ def test_an_error_comes_after_the_items_read_before_it() -> None:
     got: list[int] = []
 
     def consume() -> None:
-        for item in prefetched(pages()):
+        for item in read(pages()):
             got.append(item)
 
     with pytest.raises(RuntimeError, match="page 3 failed"):
@@ -74,23 +81,6 @@ def test_a_consumer_behind_the_reader_takes_what_is_ready_as_one_run() -> None:
     taken.set()
     assert all_put.wait(5)
     assert list(runs) == [[1, 2, 3, 4]]
-
-
-def test_runs_end_with_the_readers_error_after_what_it_read() -> None:
-    def pages() -> Iterator[int]:
-        yield 1
-        yield 2
-        raise RuntimeError("page 3 failed")
-
-    got: list[int] = []
-
-    def consume() -> None:
-        for run in prefetched_runs(pages()):
-            got.extend(run)
-
-    with pytest.raises(RuntimeError, match="page 3 failed"):
-        consume()
-    assert got == [1, 2]
 
 
 def test_several_readers_are_read_at_once_each_in_its_order() -> None:
