@@ -1,5 +1,5 @@
-"""Reading ahead in threads: a stream's next pages while the current ones are landed
-(`prefetched`), or several independent listings at once (`read_ahead`).
+"""Reading ahead in threads: a stream's next pages while the current ones are landed,
+or several independent listings at once (`read_ahead`).
 
 A sync alternates between waiting for the service and working on what it sent (hashing,
 storing, committing). Reading in a thread overlaps the two: the wait releases the GIL, so
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
-__all__ = ["prefetched", "prefetched_runs", "read_ahead"]
+__all__ = ["read_ahead"]
 
 T = TypeVar("T")
 
@@ -34,18 +34,6 @@ class _Failed:
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
-
-
-def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """Iterate `items` from a reader thread that runs up to `depth` items ahead."""
-    for run in read_ahead([items], depth):
-        yield from run
-
-
-def prefetched_runs(items: Iterable[T], depth: int = 2) -> Iterator[list[T]]:
-    """`items` read by a reader thread up to `depth` ahead, handed over as runs: each run
-    is every item the reader has ready (at least one), in order."""
-    return read_ahead([items], depth)
 
 
 def read_ahead(readers: Sequence[Iterable[T]], depth: int = 2) -> Iterator[list[T]]:

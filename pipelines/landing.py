@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.base import Cursor, Page, Stream
 from connectors.errors import MassDeletionError
 from connectors.paging import chunked
-from connectors.readahead import prefetched_runs
+from connectors.readahead import read_ahead
 from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
 from model.base import utcnow
 from model.bulk import IN_LIST, insert_rows, one_of
@@ -203,8 +203,11 @@ def _joined(pages: list[Page]) -> Iterator[tuple[Page, int]]:
 
 
 def _land_page(
-    session: Session, source_id: int, stream: str, page: Page, now: datetime, stats: LandingStats
+    session: Session, source_id: int, stream: str, page: Page, now: datetime,
+    stats: LandingStats, pages: int = 1,
 ) -> None:
+    """Store a page (`pages` of the stream's, joined) and count it in `stats`."""
+    stats.pages += pages
     stats.fetched += len(page.records)
     stats.requests += page.requests
     _store_records(session, source_id, stream, page, now, stats)
@@ -276,15 +279,14 @@ def land_stream(
     refresh_at = REFRESH_STATISTICS_AFTER
     try:
         recorded = started
-        for ready in prefetched_runs(stream.read(cursor), depth=PREFETCH_PAGES):
+        for ready in read_ahead([stream.read(cursor)], depth=PREFETCH_PAGES):
             # The pages read while the last ones were landing go in one transaction:
             # SQLite has one write lock, which the other streams and the normalizer
             # wait for, and every transaction that takes it costs them a round of it.
             for page, count in _joined(ready):
-                stats.pages += count
                 with sessions.begin() as session:
                     now = clock()
-                    _land_page(session, source_id, stream.name, page, now, stats)
+                    _land_page(session, source_id, stream.name, page, now, stats, count)
                     # The run's counts go with each cursor and at most once a second: a
                     # page that wrote nothing else then takes no write lock.
                     if page.cursor is not None or now - recorded >= RUN_ROW_EVERY:

@@ -1,14 +1,19 @@
-"""`prefetched` yields what the reader read, in order, and hands its errors on;
-`prefetched_runs` hands over what is ready together."""
+"""`read_ahead` hands over what its readers read, each in order, and their errors;
+what is ready goes together."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 
-from connectors.readahead import prefetched, prefetched_runs, read_ahead
+from connectors.readahead import read_ahead
+
+
+def _items(items: Iterable[int], depth: int = 2) -> Iterator[int]:
+    """One reader's items, one at a time."""
+    return (item for run in read_ahead([items], depth) for item in run)
 
 
 def test_items_arrive_in_order_from_another_thread() -> None:
@@ -19,18 +24,11 @@ def test_items_arrive_in_order_from_another_thread() -> None:
             readers.add(threading.current_thread().name)
             yield n
 
-    assert list(prefetched(pages(), depth=3)) == list(range(50))
+    assert list(_items(pages(), depth=3)) == list(range(50))
     assert readers == {"workhub-read-ahead"}
 
 
-def _runs_flattened(items: Iterator[int]) -> Iterator[int]:
-    return (item for run in prefetched_runs(items) for item in run)
-
-
-@pytest.mark.parametrize("read", [prefetched, _runs_flattened],
-                         ids=["prefetched", "prefetched_runs"])
-def test_an_error_comes_after_the_items_read_before_it(
-        read: Callable[[Iterator[int]], Iterator[int]]) -> None:
+def test_an_error_comes_after_the_items_read_before_it() -> None:
     def pages() -> Iterator[int]:
         yield 1
         yield 2
@@ -39,7 +37,7 @@ def test_an_error_comes_after_the_items_read_before_it(
     got: list[int] = []
 
     def consume() -> None:
-        for item in read(pages()):
+        for item in _items(pages()):
             got.append(item)
 
     with pytest.raises(RuntimeError, match="page 3 failed"):
@@ -59,7 +57,7 @@ def test_a_consumer_that_stops_early_stops_the_reader() -> None:
         finally:
             closed.set()
 
-    for item in prefetched(pages(), depth=2):
+    for item in _items(pages(), depth=2):
         if item == 3:
             break
     assert closed.wait(5)
@@ -76,7 +74,7 @@ def test_a_consumer_behind_the_reader_takes_what_is_ready_as_one_run() -> None:
         yield from range(1, 5)
         all_put.set()  # runs once the reader asks for more: after it put the last item
 
-    runs = prefetched_runs(pages(), depth=8)
+    runs = read_ahead([pages()], depth=8)
     assert next(runs) == [0]
     taken.set()
     assert all_put.wait(5)
