@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from model import LastSuccess, RawRecord, Source, SyncCursor, SyncRun
@@ -97,6 +97,27 @@ class AsOf:
     quarantined: int
 
 
+def _as_of_statement() -> Select[tuple[str, str, datetime, int]]:
+    quarantined = (
+        select(RawRecord.source_id, RawRecord.stream, func.count().label("records"))
+        .where(RawRecord.quarantine_reason.is_not(None), RawRecord.deleted_at.is_(None))
+        .group_by(RawRecord.source_id, RawRecord.stream)
+        .subquery())
+    return (
+        select(Source.slug, LastSuccess.stream, LastSuccess.finished_at,
+               func.coalesce(quarantined.c.records, 0))
+        .join(Source, Source.id == LastSuccess.source_id)
+        .outerjoin(quarantined, and_(quarantined.c.source_id == LastSuccess.source_id,
+                                     quarantined.c.stream == LastSuccess.stream))
+        .order_by(Source.slug, LastSuccess.stream))
+
+
+# Built once: every view states `as_of`, and building a statement with a subquery cost a
+# 360 view more Python than running it (SQLAlchemy caches the compiled SQL, not the
+# construction). One statement, not two: one round trip fewer a view.
+_AS_OF = _as_of_statement()
+
+
 def as_of(session: Session, now: datetime) -> list[AsOf]:
     """Every stream's last successful sync, lag and quarantined records: what each view's
     `as_of` states.
@@ -105,15 +126,7 @@ def as_of(session: Session, now: datetime) -> list[AsOf]:
     raw store or the history of runs, so it costs the same however much is synced and
     however long the hub has run.
     """
-    quarantined = {(slug, stream): n for slug, stream, n in session.execute(
-        select(Source.slug, RawRecord.stream, func.count())
-        .join(Source, Source.id == RawRecord.source_id)
-        .where(RawRecord.quarantine_reason.is_not(None), RawRecord.deleted_at.is_(None))
-        .group_by(Source.slug, RawRecord.stream))}
-    rows = session.execute(
-        select(Source.slug, LastSuccess.stream, LastSuccess.finished_at)
-        .join(Source, Source.id == LastSuccess.source_id)
-        .order_by(Source.slug, LastSuccess.stream)).all()
+    rows = session.execute(_AS_OF).all()
     return [AsOf(slug, stream, last, (now - last).total_seconds() if last else None,
-                 quarantined.get((slug, stream), 0))
-            for slug, stream, last in rows]
+                 int(count))
+            for slug, stream, last, count in rows]
