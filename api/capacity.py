@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy.orm import Session
-
 from api.schemas import (
     CapacityOut,
     Freshness,
@@ -16,13 +12,13 @@ from api.schemas import (
     WeekOut,
 )
 from model.queries.capacity import TeamCapacity
-from model.queries.sources import as_of
 
 __all__ = ["capacity_document"]
 
 
-def capacity_document(session: Session, report: TeamCapacity, now: datetime) -> CapacityOut:
-    """A team's capacity as the API's schema, with the sources' freshness."""
+def capacity_document(report: TeamCapacity, stated: list[Freshness]) -> CapacityOut:
+    """A team's capacity as the API's schema, with the sources' freshness (`stated`, read
+    before the report)."""
     return CapacityOut(
         team=report.team, name=report.name,
         members=[MemberCapacityOut(person=m.person, name=m.name, share=m.share,
@@ -32,6 +28,4 @@ def capacity_document(session: Session, report: TeamCapacity, now: datetime) -> 
         at_risk=[TeamAtRiskOut(**r) for r in report.at_risk],
         over_allocated=[OverAllocationOut(**o) for o in report.over_allocated],
         hidden_members=report.hidden_members,
-        as_of=[Freshness(source=f.source, stream=f.stream, last_success=f.last_success,
-                         lag_seconds=f.lag_seconds, quarantined=f.quarantined)
-            for f in as_of(session, now)])
+        as_of=stated)

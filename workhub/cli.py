@@ -13,6 +13,7 @@ import yaml
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workhub.config import (
@@ -61,12 +62,18 @@ def _load(config_path: str | None) -> WorkhubConfig:
         raise typer.Exit(2) from exc
 
 
-def _sessions(config: WorkhubConfig) -> sessionmaker[Session]:
-    from model.db import make_engine, make_sessionmaker, upgrade
+def _migrated_engine(config: WorkhubConfig) -> Engine:
+    from model.db import make_engine, upgrade
 
     engine = make_engine(config.resolved_database_url(default_home()))
     upgrade(engine)
-    return make_sessionmaker(engine)
+    return engine
+
+
+def _sessions(config: WorkhubConfig) -> sessionmaker[Session]:
+    from model.db import make_sessionmaker
+
+    return make_sessionmaker(_migrated_engine(config))
 
 
 @db_app.command("upgrade")
@@ -312,8 +319,8 @@ def _serve(cfg: WorkhubConfig, config_path: str | None, host: str, port: int,
            workers: int | None) -> None:
     from workhub.serving import default_workers, serve
 
-    serve(cfg, _sessions(cfg), find_config_path(config_path), host, port,
-          workers or default_workers())
+    _migrated_engine(cfg).dispose()  # the API builds sessions of its own
+    serve(cfg, find_config_path(config_path), host, port, workers or default_workers())
 
 
 WorkersOption = Annotated[

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.capacity import capacity_document
+from api.freshness import freshness
 from api.schemas import CapacityOut
 from model.queries.access import Viewer
 from workhub.config import WorkhubConfig
@@ -142,12 +143,13 @@ def build_capacity_report(session: Session, viewer: Viewer, team_id: str, config
     team = session.scalar(select(Team).where(Team.slug == team_id))
     if team is None:
         raise ReportError(f"no team {team_id!r}")
+    stated = freshness(session, now)
     tz = config.org.timezone
     first = start or now.astimezone(ZoneInfo(tz)).date()
     report = team_capacity(session, viewer, team, config.org, first, weeks, now)
     if not report.members and report.hidden_members:
         raise ReportError(f"no member of team {team_id!r} is yours to see")
-    doc = capacity_document(session, report, now)
+    doc = capacity_document(report, stated)
     unestimated = [{"person": m.person, "title": i.title, "url": i.url, "kind": str(i.kind),
                     "hours": round(i.hours, 2), "due": i.due,
                     "projected_finish": i.projected_finish}

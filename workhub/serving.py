@@ -20,7 +20,7 @@ from model.db import make_engine, make_sessionmaker
 from workhub.config import WorkhubConfig, default_home, load_config
 from workhub.logs import configure_logging, log_level
 
-__all__ = ["default_workers", "serve", "worker_app"]
+__all__ = ["api_sessions", "default_workers", "serve", "worker_app"]
 
 
 def default_workers() -> int:
@@ -30,24 +30,41 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def api_sessions(config: WorkhubConfig) -> sessionmaker[Session]:
+    """Sessions for the read API: every statement commits on its own (autocommit).
+
+    A request holds no transaction, so it makes two round trips fewer (no BEGIN, no
+    ROLLBACK), and psycopg keeps its prepared statements, which it drops at every
+    ROLLBACK: on PostgreSQL every query of a 360 view was planned afresh on every request.
+    At 100,000 items under load, 360 views per second went from 197 to 270, workloads
+    from 166-177 to 226-241, and the database's CPU fell by a third. Each statement reads its own snapshot, as
+    SQLite's reads always did here; a view reads its `as_of` first, so it never states
+    data fresher than what it shows.
+    """
+    engine = make_engine(config.resolved_database_url(default_home()),
+                         isolation_level="AUTOCOMMIT")
+    return make_sessionmaker(engine)
+
+
 def worker_app() -> FastAPI:
     """The app of a worker process: the config `serve` named in $WORKHUB_CONFIG."""
     configure_logging(log_level())
     config = load_config()
-    engine = make_engine(config.resolved_database_url(default_home()))
-    return create_app(make_sessionmaker(engine), config)
+    return create_app(api_sessions(config), config)
 
 
-def serve(config: WorkhubConfig, sessions: sessionmaker[Session], config_path: Path | None,
-          host: str, port: int, workers: int) -> None:
+def serve(config: WorkhubConfig, config_path: Path | None, host: str, port: int,
+          workers: int) -> None:
     """Serve the API here, or (`workers` > 1) from that many processes building their own.
 
-    `sessions` is on a database the caller has upgraded: workers only read and write it.
+    The caller has upgraded the database: the API only reads it (and notes when a token
+    was last used).
     """
     import uvicorn
 
     if workers <= 1:
-        uvicorn.run(create_app(sessions, config), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(api_sessions(config), config), host=host, port=port,
+                    log_level="info")
         return
     if config_path is not None:
         os.environ["WORKHUB_CONFIG"] = str(config_path)  # the workers inherit it

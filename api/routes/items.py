@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.deps import Clock, CurrentViewer, DbSession
+from api.freshness import freshness
 from api.problems import V1_RESPONSES, Problem
-from api.routes.listing import Params, freshness, list_items
+from api.routes.listing import Params, list_items
 from api.schemas import EdgeOut, ItemDetailOut, ItemGraphOut, ItemListOut, ItemOut
 from model.queries.items import item_detail, item_graph
 
@@ -30,6 +31,7 @@ def get_item(
     now: Clock,
 ) -> ItemDetailOut:
     """One item: its people, the raw records it was built from, raw payloads for admins."""
+    stated = freshness(session, now)
     detail = item_detail(session, viewer, item_id)
     if detail is None:
         raise Problem(404, "No such item", f"no item {item_id} that you may see")
@@ -37,7 +39,7 @@ def get_item(
                          item=ItemOut.model_validate(detail.item),
                          people=detail.people,
                          provenance=detail.provenance,
-                         raw=detail.raw, as_of=freshness(session, now))
+                         raw=detail.raw, as_of=stated)
 
 
 @router.get("/{item_id}/graph")
@@ -49,10 +51,11 @@ def get_item_graph(
     depth: Annotated[int, Query(ge=1, le=4, description="How many links away.")] = 1,
 ) -> ItemGraphOut:
     """The item's neighbourhood: items up to `depth` links away (both directions)."""
+    stated = freshness(session, now)
     graph = item_graph(session, viewer, item_id, depth)
     if graph is None:
         raise Problem(404, "No such item", f"no item {item_id} that you may see")
     return ItemGraphOut(root=item_id, depth=depth,
                         nodes=[ItemOut.model_validate(n) for n in graph.nodes],
                         edges=[EdgeOut.model_validate(e) for e in graph.edges],
-                        as_of=freshness(session, now))
+                        as_of=stated)

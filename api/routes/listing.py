@@ -11,14 +11,14 @@ from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
 from api.deps import Clock
+from api.freshness import freshness
 from api.problems import Problem
-from api.schemas import Freshness, ItemListOut, ItemOut
+from api.schemas import ItemListOut, ItemOut
 from model import ItemKind, Role, StatusCategory
 from model.queries.access import Viewer
 from model.queries.items import CursorError, ItemFilter, search_items
-from model.queries.sources import as_of
 
-__all__ = ["ListParams", "freshness", "list_items"]
+__all__ = ["ListParams", "list_items"]
 
 SortOrder = Literal["id", "-id", "updated", "-updated", "due", "-due", "start", "-start"]
 
@@ -71,16 +71,10 @@ async def _list_params(
 Params = Annotated[ListParams, Depends(_list_params)]
 
 
-def freshness(session: Session, now: datetime) -> list[Freshness]:
-    """`as_of` for a response: each source's last success and lag."""
-    return [Freshness(source=f.source, stream=f.stream, last_success=f.last_success,
-                      lag_seconds=f.lag_seconds, quarantined=f.quarantined)
-            for f in as_of(session, now)]
-
-
 def list_items(session: Session, viewer: Viewer, now: Clock, params: ListParams,
                people: Sequence[int] | None) -> ItemListOut:
     """One page of items for the viewer, in scope of `people` (None: everything)."""
+    stated = freshness(session, now)
     try:
         page = search_items(session, viewer, people=people, filt=params.filter,
                             sort=params.sort, cursor=params.cursor, limit=params.limit)
@@ -88,4 +82,4 @@ def list_items(session: Session, viewer: Viewer, now: Clock, params: ListParams,
         raise Problem(400, "Invalid cursor", str(exc), parameter="cursor") from exc
     return ItemListOut(items=[ItemOut.model_validate(item) for item in page.items],
                        next_cursor=page.next_cursor, groups=page.groups,
-                       as_of=freshness(session, now))
+                       as_of=stated)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from api.deps import Clock, Config, CurrentViewer, DbSession, get_person
+from api.freshness import freshness
 from api.problems import V1_RESPONSES, Problem, ProblemOut
-from api.routes.listing import Params, freshness, list_items
+from api.routes.listing import Params, list_items
 from api.schemas import (
     ForecastItemOut,
     ForecastOut,
@@ -61,11 +62,12 @@ def person_workload_view(
 ) -> WorkloadOut:
     """The person's load per ISO week, in their time zone (theirs, their managers', admins')."""
     person = _load_visible(session, viewer, person_id)
+    stated = freshness(session, now)
     first = start or now.astimezone(ZoneInfo(person.timezone)).date()
     forecast = forecast_for(session, viewer, person, config.org, first, weeks, now)
     return WorkloadOut(person=person.slug, timezone=person.timezone,
                        weeks=[WeekOut(**vars(w)) for w in forecast.weeks],
-                       as_of=freshness(session, now))
+                       as_of=stated)
 
 
 @router.get("/{person_id}/forecast",
@@ -74,11 +76,12 @@ def person_forecast_view(person_id: str, session: DbSession, viewer: CurrentView
                          config: Config) -> ForecastOut:
     """Every open item of the person's with its effort, projected start and finish, risk."""
     person = _load_visible(session, viewer, person_id)
+    stated = freshness(session, now)
     forecast = forecast_for(session, viewer, person, config.org, now.date(), 1, now)
     return ForecastOut(person=person.slug, timezone=person.timezone,
                        items=[ForecastItemOut(**{**vars(i), "at_risk": i.at_risk})
                               for i in forecast.items],
-                       as_of=freshness(session, now))
+                       as_of=stated)
 
 
 def _load_visible(session: DbSession, viewer: CurrentViewer, person_id: str) -> Person:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from api.capacity import capacity_document
 from api.deps import Clock, Config, CurrentViewer, DbSession, get_team
+from api.freshness import freshness
 from api.problems import V1_RESPONSES, Problem, ProblemOut
 from api.routes.listing import Params, list_items
 from api.schemas import (
@@ -59,12 +60,13 @@ def team_capacity_view(
     """Members x weeks with every workload field, totals weighted by membership share,
     at-risk items and over-allocations (members whose load the caller may see)."""
     team = get_team(session, team_id)
+    stated = freshness(session, now)
     first = start or now.astimezone(ZoneInfo(config.org.timezone)).date()
     report = team_capacity(session, viewer, team, config.org, first, weeks, now)
     if not report.members and report.hidden_members:
         raise Problem(403, "Not allowed", "team capacity is shown to the team's managers, "
                                           "its members (their own weeks) and admins")
-    return capacity_document(session, report, now)
+    return capacity_document(report, stated)
 
 
 @router.get("/{team_id}/work")

@@ -97,7 +97,7 @@ class AsOf:
     quarantined: int
 
 
-def _as_of_statement() -> Select[tuple[str, str, datetime, int]]:
+def _as_of_statement() -> Select[str, str, datetime, int]:
     quarantined = (
         select(RawRecord.source_id, RawRecord.stream, func.count().label("records"))
         .where(RawRecord.quarantine_reason.is_not(None), RawRecord.deleted_at.is_(None))
