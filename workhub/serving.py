@@ -37,8 +37,9 @@ def api_sessions(config: WorkhubConfig) -> sessionmaker[Session]:
     ROLLBACK), and psycopg keeps its prepared statements, which it drops at every
     ROLLBACK: on PostgreSQL every query of a 360 view was planned afresh on every request.
     At 100,000 items under load, 360 views per second went from 197 to 270, workloads
-    from 166-177 to 226-241, and the database's CPU fell by a third. Each statement reads its own snapshot, as
-    SQLite's reads always did here; a view reads its `as_of` first, so it never states
+    from 166-177 to 226-241, and the database's CPU fell by a third. Each statement
+    reads its own snapshot, as it did before (PostgreSQL's default READ COMMITTED, and
+    SQLite reads outside a write); a view reads its `as_of` first, so it never states
     data fresher than what it shows.
     """
     engine = make_engine(config.resolved_database_url(default_home()),
