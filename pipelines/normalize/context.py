@@ -82,9 +82,9 @@ class NormalizeContext:
         # Asked once per record: a scan of the config's sources each time added up.
         return {source.name: source for source in self.config.sources}
 
-    @property
+    @cached_property
     def org_timezone(self) -> ZoneInfo:
-        """The organisation's default zone, for floating times."""
+        """The organisation's default zone, for floating times (asked for by most records)."""
         return ZoneInfo(self.config.org.timezone)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
+from functools import cache
 from typing import Any
 
 from model import ItemKind, Role, StatusCategory
@@ -80,21 +81,32 @@ def _number(value: Any, what: str, key: str) -> float | None:
     return number
 
 
+# A source's status map and resolutions, lowered once rather than for every issue.
+@cache
+def _lowered_map(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {name.lower(): value for name, value in pairs}
+
+
+@cache
+def _lowered(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name.lower() for name in names)
+
+
 def _status(fields: dict[str, Any], cfg: JiraSourceConfig, key: str
             ) -> tuple[str, StatusCategory]:
     status = fields.get("status")
     if not isinstance(status, dict) or not status.get("name"):
         raise NormalizeError(f"{key}: the issue has no fields.status")
     name = str(status["name"])
-    mapped = {k.lower(): v for k, v in cfg.status_map.items()}.get(name.lower())
+    mapped = _lowered_map(tuple(cfg.status_map.items())).get(name.lower())
     if mapped is not None:
         category = StatusCategory(mapped)
     else:
         category_key = (status.get("statusCategory") or {}).get("key")
         category = _CATEGORIES.get(str(category_key), StatusCategory.todo)
     resolution = (fields.get("resolution") or {}).get("name")
-    dropped = {r.lower() for r in cfg.cancelled_resolutions}
-    if category is StatusCategory.done and resolution and str(resolution).lower() in dropped:
+    if (category is StatusCategory.done and resolution
+            and str(resolution).lower() in _lowered(tuple(cfg.cancelled_resolutions))):
         category = StatusCategory.cancelled
     return name, category
 

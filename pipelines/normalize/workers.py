@@ -42,7 +42,11 @@ _worker: _Worker | None = None
 
 def _start(url: str, ctx: NormalizeContext) -> None:
     global _worker
-    _worker = _Worker(make_sessionmaker(make_engine(url)), ctx)
+    # Reads only, so in autocommit: no BEGIN or ROLLBACK a batch, and psycopg keeps its
+    # prepared statements (it drops them at every ROLLBACK), so PostgreSQL plans a batch's
+    # three queries once a worker rather than once a batch. Each statement read its own
+    # snapshot before too (READ COMMITTED; SQLite reads outside a write).
+    _worker = _Worker(make_sessionmaker(make_engine(url, isolation_level="AUTOCOMMIT")), ctx)
     gc.freeze()  # what the worker keeps for its life; see pipelines.heap
 
 
