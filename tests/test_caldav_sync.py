@@ -19,6 +19,7 @@ from model import Occurrence, RawRecord, Role, SyncCursor, SyncRun, WorkItem
 from model.db import make_engine, make_sessionmaker
 from model.queries.sources import as_of
 from pipelines.landing import land_stream
+from pipelines.normalize.runner import normalize
 from pipelines.sources import make_source
 from pipelines.sync import sync_everything
 
@@ -103,6 +104,28 @@ def test_same_meeting_in_two_calendars_is_one_item(
         ("alice@example.com", "alice", "organizer", "accepted"),
         ("bob@example.com", "bob", "attendee", "accepted"),
     ]
+
+
+def test_a_sweep_one_record_a_batch_rebuilds_a_shared_meeting_from_both_copies(
+    db: Database, radicale: Radicale, now: datetime
+) -> None:
+    """A batch reads, with each record, whether another record describes its item; the
+    copy in the other batch is looked up, so bob's own answer is kept."""
+    alice, bob = radicale.new_user(), radicale.new_user()
+    for user, answer in ((alice, "NEEDS-ACTION"), (bob, "ACCEPTED")):
+        radicale.make_calendar(user)
+        radicale.put(user, "work", "review", vcalendar(vevent(
+            "shared-2", "20261202T100000Z", "20261202T110000Z", "Review",
+            organizer="alice@example.com", attendees={"bob@example.com": answer})))
+    config = caldav_config(radicale.url, {alice: "alice", bob: "bob"})
+    sync_everything(db.sessions, config, now)
+    before = graph_snapshot(db.sessions)
+    assert ("bob@example.com", "bob", "attendee", "accepted") in before["ical:shared-2"]["people"]
+
+    stats = normalize(db.sessions, config, now, everything=True, batch_size=1)
+
+    assert (stats.records, stats.changed, stats.unchanged) == (2, 0, 2)
+    assert graph_snapshot(db.sessions) == before
 
 
 def test_second_sync_without_change_writes_nothing(

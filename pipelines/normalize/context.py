@@ -46,6 +46,13 @@ class Record:
     quarantine_reason: str | None
     #: With `deleted_at`, what tells whether landing changed the record since it was read.
     content_hash: str | None = None
+    #: The work item that `item_key` names, as read with the record: its id, content
+    #: hash and deletion (id None: there is none).
+    item_id: int | None = None
+    item_hash: str | None = None
+    item_deleted_at: datetime | None = None
+    #: Whether another live record describes that item too (None: not read).
+    shared: bool | None = None
     _decoded: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     @property

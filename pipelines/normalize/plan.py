@@ -14,8 +14,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, cast, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, cast, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from connectors.paging import chunked
 from model import RawRecord, Role, WorkItem
@@ -134,21 +134,31 @@ def _fragment(record: Record, ctx: NormalizeContext) -> Fragment | None:
     return normalizer(ctx.sources[record.source_id][1])(record, ctx)
 
 
+_OTHER = aliased(RawRecord)
+
 #: The columns normalization reads, in `Record`'s order. The payload as text: decoded by
 #: `Record` when a normalizer reads it (PostgreSQL's driver would decode a JSON column
-#: as it fetches the rows).
+#: as it fetches the rows). Then the item the record's key names and whether other live
+#: records describe it: what a batch would otherwise look up by key in two more queries.
 _RECORD_COLUMNS = (RawRecord.id, RawRecord.source_id, RawRecord.stream,
                    cast(RawRecord.payload, Text),
                    RawRecord.deleted_at, RawRecord.delete_reason, RawRecord.item_key,
-                   RawRecord.quarantine_reason, RawRecord.content_hash)
+                   RawRecord.quarantine_reason, RawRecord.content_hash,
+                   WorkItem.id, WorkItem.content_hash, WorkItem.deleted_at,
+                   exists().where(_OTHER.item_key == RawRecord.item_key,
+                                  _OTHER.id != RawRecord.id, _OTHER.deleted_at.is_(None),
+                                  _OTHER.quarantine_reason.is_(None)))
 
 
 def read_records(session: Session, *where: Any, limit: int | None = None) -> list[Record]:
     """The raw records that match, in id order, as plain `Record`s."""
-    query = select(*_RECORD_COLUMNS).where(*where).order_by(RawRecord.id).limit(limit)
+    query = (select(*_RECORD_COLUMNS)
+             .outerjoin(WorkItem, WorkItem.key == RawRecord.item_key)
+             .where(*where).order_by(RawRecord.id).limit(limit))
     # On the session's connection: a select run by the session goes through the ORM's
-    # loading of rows, and plain rows are all a `Record` needs.
-    return [Record(*row) for row in session.connection().execute(query)]
+    # loading of rows, and plain rows are all a `Record` needs. Fetched in one call:
+    # iterating the result fetched row by row.
+    return [Record(*row) for row in session.connection().execute(query).all()]
 
 
 @dataclass
@@ -179,6 +189,18 @@ def plan_batch(session: Session, ctx: NormalizeContext, records: list[Record], *
     # What each record said before: a record whose item and quarantine come out the same
     # is not written, so an unchanged re-normalization writes no raw record at all.
     before = {r.id: (r.item_key, r.quarantine_reason) for r in records}
+    # The items the records' stored keys name, as read with them. Such a key needs no
+    # lookup, nor do its records unless another record shares it: in a sweep, almost none.
+    stored: dict[str, _Stored] = {}
+    read: set[str] = set()
+    shared: set[str] = set()
+    for r in records:
+        if r.item_key and r.shared is not None:
+            read.add(r.item_key)
+            if r.shared:
+                shared.add(r.item_key)
+            if r.item_id is not None:
+                stored[r.item_key] = _Stored(r.item_id, r.item_hash or "", r.item_deleted_at)
     again: set[int] = set()
     affected: set[str] = set()
     reasons: dict[str, str] = {}
@@ -210,11 +232,11 @@ def plan_batch(session: Session, ctx: NormalizeContext, records: list[Record], *
         fresh[record.id] = fragment
         affected.add(fragment.key)
     keys = sorted(affected)
-    # A few queries for the whole batch rather than two per item. The records that
-    # describe the batch's items are looked up by id first: most are in the batch
-    # already, and reading them again would decode their payloads twice.
+    # A few queries for the whole batch rather than two per item, and only for the keys
+    # the read did not answer (new ones, or shared). The records that describe the
+    # batch's items are looked up by id first: most are in the batch already, and
+    # reading them again would decode their payloads twice.
     describing: dict[str, list[Record]] = {key: [] for key in keys}
-    stored: dict[str, _Stored] = {}
     # The batch's own records under the keys they have now; the database still has the
     # keys they had before, until the plan is written.
     ids = {r.id for r in records if r.item_key in describing and r.quarantine_reason is None
@@ -222,16 +244,18 @@ def plan_batch(session: Session, ctx: NormalizeContext, records: list[Record], *
     # On the session's connection, as `read_records`: plain rows, not the ORM's loading
     # (which was a tenth of a re-normalization's CPU here).
     connection = session.connection()
-    for chunk in chunked(keys, IN_LIST):
+    unread = [key for key in keys if key not in read]
+    for chunk in chunked(sorted({*unread, *(shared & affected)}), IN_LIST):
         ids.update(connection.scalars(select(RawRecord.id).where(
             one_of(connection, RawRecord.item_key, chunk),
             RawRecord.deleted_at.is_(None),
-            RawRecord.quarantine_reason.is_(None))))
+            RawRecord.quarantine_reason.is_(None))).all())
+    for chunk in chunked(unread, IN_LIST):
         stored.update((key, _Stored(item_id, digest, deleted_at))
                       for item_id, key, digest, deleted_at in connection.execute(
                           select(WorkItem.id, WorkItem.key, WorkItem.content_hash,
                                  WorkItem.deleted_at)
-                          .where(one_of(connection, WorkItem.key, chunk))))
+                          .where(one_of(connection, WorkItem.key, chunk))).all())
     loaded = {record.id: record for record in records}
     for more in chunked(sorted(ids - loaded.keys()), IN_LIST):
         for extra in read_records(session, one_of(connection, RawRecord.id, more)):
