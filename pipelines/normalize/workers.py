@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from model import RawRecord
 from model.db import make_engine, make_sessionmaker
+from pipelines.heap import collector_paused
 from pipelines.normalize.context import NormalizeContext
 from pipelines.normalize.plan import BatchPlan, plan_batch, read_records
 
@@ -42,17 +43,20 @@ _worker: _Worker | None = None
 
 def _start(url: str, ctx: NormalizeContext) -> None:
     global _worker
-    # Reads only, so in autocommit: no BEGIN or ROLLBACK a batch, and psycopg keeps its
-    # prepared statements (it drops them at every ROLLBACK), so PostgreSQL plans a batch's
-    # three queries once a worker rather than once a batch. Each statement read its own
-    # snapshot before too (READ COMMITTED; SQLite reads outside a write).
+    # Reads only, so in autocommit: no BEGIN or ROLLBACK round trip a batch, and psycopg
+    # keeps its prepared statements (it drops them at every ROLLBACK), so PostgreSQL
+    # parses a batch's queries once a worker. Each statement read its own snapshot
+    # before too (READ COMMITTED; SQLite reads outside a write).
     _worker = _Worker(make_sessionmaker(make_engine(url, isolation_level="AUTOCOMMIT")), ctx)
     gc.freeze()  # what the worker keeps for its life; see pipelines.heap
 
 
 def _plan(first: int, last: int) -> BatchPlan:
     assert _worker is not None, "started by the pool's initializer"
-    with _worker.sessions() as session:
+    # No collection inside a batch, one after it: a batch decodes thousands of objects a
+    # record, which set off a young collection every few records, each walking what the
+    # batch keeps (its records and drafts). Planning alone, 100,000 records: 5 % less CPU.
+    with collector_paused(), _worker.sessions() as session:
         records = read_records(session, RawRecord.id >= first, RawRecord.id <= last)
         return plan_batch(session, _worker.ctx, records, moves_wait=True)
 
