@@ -13,6 +13,7 @@ last and stops; the caller's `normalize()` then takes whatever is left.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import queue
 import signal
@@ -115,8 +116,10 @@ def _normalize_while_landing(
     resolver = IdentityResolver(config.org)
     stats = NormalizeStats()
     after, refresh_at = 0, REFRESH_STATISTICS_AFTER
+    gc.freeze()  # what the process keeps for its life; see pipelines.heap
     while True:
-        with sessions() as session:
+        # No collection while a batch is planned either, as in `workers`.
+        with collector_paused(), sessions() as session:
             records = read_records(
                 session, RawRecord.needs_normalizing, RawRecord.id > after, limit=batch_size
             )
