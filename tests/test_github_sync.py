@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import random
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +20,10 @@ from sqlalchemy import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conftest import NOW, Database
+from connectors.base import Page, RawItem
 from connectors.github.client import forget_budget, use_budget
+from connectors.github.milestones import MilestonesStream
+from connectors.github.repo_stream import CHECKPOINT_REPOS
 from connectors.http import RequestBudget
 from helpers import graph_snapshot, item_by_key
 from model import Identity, Involvement, Link, RawRecord, Role, WorkItem
@@ -405,6 +410,42 @@ def test_exhausted_budget_waits_for_the_reset_and_completes(db: Database) -> Non
     assert refused == 0  # we waited instead of running into the limit
     expected = {f"gh:{i['id']}" for i in all_issues(store)}
     assert expected <= set(live(db))
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def test_a_checkpoint_names_only_repositories_handed_over_whole() -> None:
+    """Repositories are read four at once; a cursor written with a page must not hold
+    the state of a repository whose pages were read ahead and are not landed yet."""
+    source = SimpleNamespace(cfg=SimpleNamespace(repos_at_once=4), client=None)
+    stream = MilestonesStream(source)  # type: ignore[arg-type]
+    repos = [(n, f"acme/r{n}") for n in range(1, 2 * CHECKPOINT_REPOS + 11)]
+    state: dict[str, Any] = {"repos": {str(i): {"name": n} for i, n in repos}}
+    started = {repo_id: threading.Event() for repo_id, _ in repos}
+
+    def pages_of(repo_id: int, name: str, repo: dict[str, Any]) -> Iterator[Page]:
+        started[repo_id].set()
+        for part in (1, 2):
+            repo["read"] = part  # what a listing learns: ETags, watermarks
+            if part == 2 and repo_id % CHECKPOINT_REPOS == 0:
+                # The next repository is being read when this one's checkpoint is made.
+                assert started[repo_id + 1].wait(5)
+            yield Page([RawItem(f"{repo_id}/{part}", {})])
+
+    handed: dict[int, int] = {}
+    checkpoints: list[set[int]] = []
+    for page in stream._checkpointed(repos, state, pages_of):
+        for record in page.records:
+            repo_id, part = map(int, record.external_id.split("/"))
+            handed[repo_id] = part
+        if page.cursor is not None:
+            named = {int(k) for k, v in page.cursor["repos"].items() if "read" in v}
+            whole = {repo_id for repo_id, part in handed.items() if part == 2}
+            assert named == whole
+            assert all(page.cursor["repos"][str(r)]["read"] == 2 for r in named)
+            checkpoints.append(named)
+    assert [len(named) for named in checkpoints] == [50, 100, 110]
 
 
 # ---------------------------------------------------------------- links

@@ -1,5 +1,6 @@
 """`read_ahead` hands over what its readers read, each in order, and their errors;
-what is ready goes together."""
+what is ready goes together. `read_in_order` reads several readers at once and hands
+them over one after another."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 import pytest
 
-from connectors.readahead import read_ahead
+from connectors.readahead import read_ahead, read_in_order
 
 
 def _items(items: Iterable[int], depth: int = 2) -> Iterator[int]:
@@ -93,3 +94,79 @@ def test_several_readers_are_read_at_once_each_in_its_order() -> None:
     assert sorted(got) == sorted(f"{x}{n}" for x in "abc" for n in range(20))
     for name in "abc":
         assert [g for g in got if g[0] == name] == [f"{name}{n}" for n in range(20)]
+
+
+def test_readers_in_order_are_read_at_once_and_handed_over_one_after_another() -> None:
+    started = threading.Barrier(3, timeout=5)  # fails unless three read at once
+
+    def listing(name: str) -> Iterator[str]:
+        started.wait()
+        for n in range(20):
+            yield f"{name}{n}"
+
+    got = [list(items) for items in read_in_order((listing(x) for x in "abc"), at_once=3)]
+    assert got == [[f"{x}{n}" for n in range(20)] for x in "abc"]
+
+
+def test_readers_in_order_start_as_threads_free_up() -> None:
+    created: list[int] = []
+    running = threading.Semaphore(2)
+    overlapped: list[int] = []
+
+    def reader(number: int) -> Iterator[int]:
+        if not running.acquire(blocking=False):
+            overlapped.append(number)  # a third reader ran beside two others
+        try:
+            yield number
+        finally:
+            running.release()
+
+    def readers() -> Iterator[Iterator[int]]:
+        for number in range(6):
+            created.append(number)
+            yield reader(number)
+
+    handed = read_in_order(readers(), at_once=2)
+    first = next(handed)
+    assert created == [0, 1]  # the others are not even made until a thread frees up
+    assert list(first) == [0]
+    assert [list(items) for items in handed] == [[n] for n in range(1, 6)]
+    assert overlapped == []
+
+
+def test_an_error_in_order_comes_in_its_place_and_stops_the_readers_after_it() -> None:
+    stopped = threading.Event()
+
+    def failing() -> Iterator[str]:
+        yield "b0"
+        raise RuntimeError("repository b failed")
+
+    def endless() -> Iterator[str]:
+        try:
+            for n in range(10_000):
+                yield f"c{n}"
+        finally:
+            stopped.set()
+
+    got: list[str] = []
+
+    def consume() -> None:
+        for items in read_in_order(iter([iter(["a0", "a1"]), failing(), endless()]),
+                                   at_once=3, depth=2):
+            got.extend(items)
+
+    with pytest.raises(RuntimeError, match="repository b failed"):
+        consume()
+    assert got == ["a0", "a1", "b0"]
+    assert stopped.wait(5)  # the reader after the failure was let go
+
+
+def test_one_at_a_time_in_order_reads_in_the_callers_thread() -> None:
+    threads: set[str] = set()
+
+    def reader(number: int) -> Iterator[int]:
+        threads.add(threading.current_thread().name)
+        yield number
+
+    assert [list(i) for i in read_in_order((reader(n) for n in range(3)), 1)] == [[0], [1], [2]]
+    assert threads == {threading.current_thread().name}

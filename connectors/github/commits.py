@@ -36,19 +36,18 @@ class CommitsStream(RepoStream):
                  if not cursor or pushed.get(i) is None or "list" not in state["repos"][str(i)]
                  or state["repos"][str(i)].get("pushed") != pushed[i]]
 
-        def read_repo(repo_id: int, name: str) -> Iterator[Page]:
+        def read_repo(repo_id: int, name: str, repo: dict[str, Any]) -> Iterator[Page]:
             # Noted as the repository is read, so a checkpoint before it leaves it due.
-            state["repos"][str(repo_id)]["pushed"] = pushed.get(repo_id)
-            return self._read_repo(repo_id, name, state, full=not cursor)
+            repo["pushed"] = pushed.get(repo_id)
+            return self._read_repo(repo_id, name, repo, full=not cursor)
 
         yield from self._checkpointed(visit, state, read_repo,
                                       spent=self.client.requests - mark)
 
     def _read_repo(
-        self, repo_id: int, name: str, state: dict[str, Any], full: bool
+        self, repo_id: int, name: str, repo: dict[str, Any], full: bool
     ) -> Iterator[Page]:
         client, cfg = self.client, self.source.cfg
-        repo = state["repos"][str(repo_id)]
         mark = client.requests
         seen: set[str] = set()
         newest: str | None = None

@@ -25,16 +25,15 @@ class MilestonesStream(RepoStream):
         # shows at the next periodic re-read (`sweep_hours`).
         visit, last = self._searched(repos, state, cursor, self._due_for_sweep)
         yield from self._checkpointed(
-            visit, state, lambda repo_id, name: self._read_repo(repo_id, name, state,
-                                                               full=not cursor),
+            visit, state, lambda repo_id, name, repo: self._read_repo(repo_id, name, repo,
+                                                                     full=not cursor),
             spent=self.client.requests - mark, last=last)
 
     def _read_repo(
-        self, repo_id: int, name: str, state: dict[str, Any], full: bool
+        self, repo_id: int, name: str, repo: dict[str, Any], full: bool
     ) -> Iterator[Page]:
         """The repository's milestones, as one page (a conditional listing)."""
         mark = self.client.requests
-        repo = state["repos"][str(repo_id)]
         repo["swept"] = self.client.budget.clock()
         rows, repo["list"] = self.client.listing(
             f"/repos/{name}/milestones",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import Cursor, Page, Stream
 from connectors.github.search import changed_repositories, newest_update, search_scope
+from connectors.readahead import read_in_order
 
 if TYPE_CHECKING:
     from connectors.github.source import GitHubSource
@@ -40,7 +41,7 @@ class RepoStream(Stream):
 
     def _checkpointed(
         self, repos: list[tuple[int, str]], state: dict[str, Any],
-        pages_of: Callable[[int, str], Iterator[Page]], *, spent: int = 0,
+        pages_of: Callable[[int, str, dict[str, Any]], Iterator[Page]], *, spent: int = 0,
         last: dict[str, Any] | None = None,
     ) -> Iterator[Page]:
         """Every repository's pages, with the cursor (which holds every repository's
@@ -50,6 +51,14 @@ class RepoStream(Stream):
         large organisation; a sync cut short re-reads at most that many repositories,
         and content hashes make the re-reading write nothing.
 
+        `pages_of(repo_id, name, repo)` reads one repository and keeps what it learns in
+        `repo`, a copy of that repository's state. The source's `repos_at_once` are read
+        at once, each in a thread, and handed over in order. A repository read alone is a
+        chain of round trips: at 1,000,000 items the issues stream, one repository after
+        another, was the last to finish landing by minutes. A copy enters the state only
+        once its pages are all handed over, so a checkpoint never names a repository
+        whose pages the next one read ahead of landing.
+
         `spent` requests (finding the repositories) count on the first page; `last`
         enters the cursor only with the last repository (a search's watermark must not
         be kept by a run cut short before it read what the search found).
@@ -57,14 +66,19 @@ class RepoStream(Stream):
         def finished() -> dict[str, Any]:
             return copy.deepcopy({**state, **(last or {})})
 
-        for done, (repo_id, name) in enumerate(repos, 1):
+        copies = [copy.deepcopy(state["repos"][str(repo_id)]) for repo_id, _ in repos]
+        readers = (pages_of(repo_id, name, mine)
+                   for (repo_id, name), mine in zip(repos, copies, strict=True))
+        at_once = self.source.cfg.repos_at_once
+        for done, pages in enumerate(read_in_order(readers, at_once, depth=2), 1):
             held: Page | None = None
-            for page in pages_of(repo_id, name):
+            for page in pages:
                 page.requests += spent
                 spent = 0
                 if held is not None:
                     yield held
                 held = page
+            state["repos"][str(repos[done - 1][0])] = copies[done - 1]
             held = held or Page()
             if done == len(repos):
                 held.cursor = finished()

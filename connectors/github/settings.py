@@ -28,6 +28,10 @@ class GitHubSourceConfig(SourceBase):
         "priority: low": 3})
     lookback_minutes: int = Field(default=10, ge=0)
     per_page: int = Field(default=100, ge=1, le=100)
+    #: repositories each stream reads at once; the three streams read at once too, so a
+    #: sync has at most three times this many requests in flight (GitHub's secondary
+    #: rate limit allows 100 concurrent requests)
+    repos_at_once: int = Field(default=4, ge=1, le=16)
     #: how often the id sweep for deleted and transferred issues runs (0: every sync)
     sweep_hours: float = Field(default=6, ge=0)
     #: the mass-deletion guard: a sweep that would delete more than this share stops

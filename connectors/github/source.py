@@ -92,14 +92,13 @@ class IssuesStream(RepoStream):
         repos, state = self._start(cursor)
         visit, last = self._searched(repos, state, cursor, self._due_for_sweep)
         yield from self._checkpointed(
-            visit, state, lambda repo_id, name: self._read_repo(repo_id, name, state, full),
+            visit, state, lambda repo_id, name, repo: self._read_repo(repo_id, name, repo, full),
             spent=self.client.requests - mark, last=last)
 
     def _read_repo(
-        self, repo_id: int, name: str, state: dict[str, Any], full: bool
+        self, repo_id: int, name: str, repo: dict[str, Any], full: bool
     ) -> Iterator[Page]:
         client, cfg = self.client, self.source.cfg
-        repo = state["repos"][str(repo_id)]
         mark = client.requests
         seen: set[tuple[Any, Any]] = set()
         newest: str | None = None
