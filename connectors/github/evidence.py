@@ -56,6 +56,8 @@ class AuthorEmails:
     def __init__(self, client: GitHubClient) -> None:
         self.client = client
         # Keyed by lower-cased login (GitHub logins ignore case); None: asked, no address.
+        # Repositories are read in several threads (`repos_at_once`): two may ask after
+        # the same profile once each, which costs a request and changes no answer.
         self._known: dict[str, str | None] = {}
         self._repos: set[str] = set()
 

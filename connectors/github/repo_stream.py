@@ -54,10 +54,11 @@ class RepoStream(Stream):
         `pages_of(repo_id, name, repo)` reads one repository and keeps what it learns in
         `repo`, a copy of that repository's state. The source's `repos_at_once` are read
         at once, each in a thread, and handed over in order. A repository read alone is a
-        chain of round trips: at 1,000,000 items the issues stream, one repository after
-        another, was the last to finish landing by minutes. A copy enters the state only
-        once its pages are all handed over, so a checkpoint never names a repository
-        whose pages the next one read ahead of landing.
+        chain of round trips: against the 100,000-item world served with 50 ms a request,
+        the issues stream read its first 5,000 records in 41-42 s one repository at a
+        time and in 11.5-11.7 s four at once. A copy enters the state only once its pages
+        are all handed over, so a checkpoint never names a repository whose pages were
+        read ahead of landing.
 
         `spent` requests (finding the repositories) count on the first page; `last`
         enters the cursor only with the last repository (a search's watermark must not
