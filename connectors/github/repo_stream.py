@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.base import Cursor, Page, Stream
 from connectors.github.search import changed_repositories, newest_update, search_scope
 from connectors.readahead import read_in_order
+from workhub.jsonio import copied
 
 if TYPE_CHECKING:
     from connectors.github.source import GitHubSource
@@ -65,9 +65,9 @@ class RepoStream(Stream):
         be kept by a run cut short before it read what the search found).
         """
         def finished() -> dict[str, Any]:
-            return copy.deepcopy({**state, **(last or {})})
+            return copied({**state, **(last or {})})
 
-        copies = [copy.deepcopy(state["repos"][str(repo_id)]) for repo_id, _ in repos]
+        copies = [copied(state["repos"][str(repo_id)]) for repo_id, _ in repos]
         readers = (pages_of(repo_id, name, mine)
                    for (repo_id, name), mine in zip(repos, copies, strict=True))
         at_once = self.source.cfg.repos_at_once
@@ -84,7 +84,7 @@ class RepoStream(Stream):
             if done == len(repos):
                 held.cursor = finished()
             elif done % CHECKPOINT_REPOS == 0:
-                held.cursor = copy.deepcopy(state)
+                held.cursor = copied(state)
             yield held
         if not repos:
             yield Page(cursor=finished(), requests=spent)
@@ -141,7 +141,7 @@ class RepoStream(Stream):
 
     def _start(self, cursor: Cursor | None) -> tuple[list[tuple[int, str]], dict[str, Any]]:
         """The repositories, and the new cursor carrying each one's old state."""
-        old = copy.deepcopy(cursor or {})
+        old = copied(cursor or {})
         repos, index = self.source.repositories(old.get("index") or {})
         before = old.get("repos") or {}
         state = {"index": index,

@@ -29,7 +29,6 @@ conditionally like `issues`; a commit is evidence, not work.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -46,6 +45,7 @@ from connectors.github.repo_stream import PASSES, RepoStream, since_param
 from connectors.github.search import repo_of
 from connectors.github.settings import GitHubSourceConfig
 from connectors.http import RequestBudget, json_body
+from workhub.jsonio import copied
 from workhub.source_config import secret
 
 __all__ = ["GitHubSource", "IssuesStream", "format_ranges", "parse_ranges"]
@@ -281,7 +281,7 @@ class GitHubSource(Source):
             if self._listed is None:
                 self._listed = self._list_repositories(index)
             repos, kept = self._listed
-        return list(repos), copy.deepcopy(kept)
+        return list(repos), copied(kept)
 
     def _list_repositories(
         self, index: dict[str, Any]
