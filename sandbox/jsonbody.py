@@ -1,4 +1,5 @@
-"""The stand-ins' JSON, through orjson: response bodies, and copies of stored documents.
+"""The stand-ins' JSON, through orjson: response bodies (stored documents are copied with
+`workhub.jsonio.copied`).
 
 A stand-in answers thousands of pages in a benchmark, on the same two cores as the sync
 it serves, and a page is a hundred documents of several kilobytes. Profiled over a
@@ -10,14 +11,12 @@ decode, which makes the same independent copy of a JSON document.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse
 
-__all__ = ["JsonResponse", "json_bytes", "snapshot"]
-
-T = TypeVar("T")
+__all__ = ["JsonResponse", "json_bytes"]
 
 #: Integer keys become strings, as `json.dumps` writes them.
 _OPTIONS = orjson.OPT_NON_STR_KEYS
@@ -26,13 +25,6 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS
 def json_bytes(value: Any) -> bytes:
     """Compact UTF-8 JSON of `value`."""
     return orjson.dumps(value, option=_OPTIONS)
-
-
-def snapshot(value: T) -> T:
-    """A deep copy of a JSON document (string keys, JSON values): taken under a store's
-    lock, it is what a response is made of while mutations go on."""
-    copied: T = orjson.loads(orjson.dumps(value))
-    return copied
 
 
 class JsonResponse(JSONResponse):

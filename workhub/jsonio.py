@@ -14,7 +14,7 @@ import orjson
 
 __all__ = ["canonical", "copied", "dumps", "loads", "preencoded"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -24,11 +24,12 @@ def canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=_CANONICAL, default=str)
 
 
-def copied(value: T) -> T:
-    """A deep copy of a JSON-shaped value (a cursor, say), by an orjson round trip: a
-    third of `copy.deepcopy`'s time (a GitHub stream's state of 7,000 repositories: 12
-    against 41 ms). Anything JSON cannot hold raises `TypeError` rather than changing."""
-    copy: T = orjson.loads(orjson.dumps(value))
+def copied(value: _T) -> _T:
+    """A deep copy of a JSON-shaped value (a cursor, a stored document), by an orjson
+    round trip: the 100,000-item world's GitHub cursors (725 repositories) in 0.7-0.9 ms
+    against `copy.deepcopy`'s 4.5-5.7 ms, a 6 KB GitHub issue in 38 against 98 µs. What
+    JSON cannot hold (a key that is not a string, say) raises `TypeError`."""
+    copy: _T = orjson.loads(orjson.dumps(value))
     return copy
 
 

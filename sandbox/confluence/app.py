@@ -38,7 +38,8 @@ from sandbox.confluence.store import (
     format_time,
 )
 from sandbox.faults import Fault, FaultMiddleware, FaultPlan
-from sandbox.jsonbody import JsonResponse, snapshot
+from sandbox.jsonbody import JsonResponse
+from workhub.jsonio import copied
 
 __all__ = ["API", "create_app", "error_response", "render_fault"]
 
@@ -327,7 +328,7 @@ def _body(stored: Json | None, body_format: str | None) -> Json:
 
 
 def _render_page(page: Json, body_format: str | None, base: str | None = None) -> Json:
-    out = snapshot({k: v for k, v in page.items() if k != "body"})
+    out = copied({k: v for k, v in page.items() if k != "body"})
     out["body"] = _body(page.get("body"), body_format)
     if base is not None:
         out["_links"]["base"] = base
@@ -335,7 +336,7 @@ def _render_page(page: Json, body_format: str | None, base: str | None = None) -
 
 
 def _render_task(task: Json, body_format: str | None) -> Json:
-    out = snapshot({k: v for k, v in task.items() if not k.startswith("_")})
+    out = copied({k: v for k, v in task.items() if not k.startswith("_")})
     out["body"] = _body(task["body"], body_format)
     return out
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sandbox.github.payloads import API_PATH, iso, node_id, parse_iso, sha_for, simple_user
 from sandbox.github.queries import NotFoundError
-from sandbox.jsonbody import snapshot
+from workhub.jsonio import copied
 
 __all__ = ["CommitsMixin", "EmptyRepositoryError", "commit_json", "noreply_address"]
 
@@ -102,7 +102,7 @@ class CommitsMixin:
         with self.lock:
             if repo not in self.repos:
                 raise NotFoundError(f"no repository {repo}")
-            rows = snapshot(list(self.commits.get(repo, {}).values()))
+            rows = copied(list(self.commits.get(repo, {}).values()))
             order = {sha: n for n, sha in enumerate(self.commits.get(repo, {}))}
         if not rows:
             raise EmptyRepositoryError(repo)

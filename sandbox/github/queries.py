@@ -15,7 +15,7 @@ from typing import Any, overload
 
 from sandbox.github.payloads import parse_iso, simple_user
 from sandbox.github.search import MAX_RESULTS, SearchQuery
-from sandbox.jsonbody import snapshot
+from workhub.jsonio import copied
 
 __all__ = ["PULL_SINGLE_ONLY", "CopiedRows", "GoneError", "MovedError", "NotFoundError",
            "QueriesMixin"]
@@ -183,7 +183,7 @@ class QueriesMixin:
         """Issues and pull requests of a repository, filtered like ``GET .../issues``."""
         with self.lock:
             self._repo(repo)
-            rows = snapshot(list(self.issues[repo].values()))
+            rows = copied(list(self.issues[repo].values()))
         if state != "all":
             rows = [r for r in rows if r["state"] == state]
         if since is not None:
@@ -215,7 +215,7 @@ class QueriesMixin:
         with self.lock:
             rows = query.hits(self.issues)
             first = _ordered(rows, lambda r: r[key], order)[:most]
-            return len(rows), [{**row, "score": 1.0} for row in snapshot(first)]
+            return len(rows), [{**row, "score": 1.0} for row in copied(first)]
 
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         """One pull request with the fields only the single endpoint has."""
@@ -234,7 +234,7 @@ class QueriesMixin:
         """Pull requests of a repository, filtered and sorted like ``GET .../pulls``."""
         with self.lock:
             self._repo(repo)
-            rows = snapshot([{k: v for k, v in p.items() if k not in PULL_SINGLE_ONLY}
+            rows = copied([{k: v for k, v in p.items() if k not in PULL_SINGLE_ONLY}
                              for p in self.pulls[repo].values()])
         if state != "all":
             rows = [r for r in rows if r["state"] == state]
@@ -261,7 +261,7 @@ class QueriesMixin:
         """Milestones of a repository, like ``GET .../milestones``."""
         with self.lock:
             self._repo(repo)
-            rows = snapshot(list(self.milestones[repo].values()))
+            rows = copied(list(self.milestones[repo].values()))
         if state != "all":
             rows = [m for m in rows if m["state"] == state]
         if sort == "completeness":

@@ -9,7 +9,7 @@ from typing import Any
 
 from sandbox.jira.catalog import field_catalogue
 from sandbox.jira.store import JiraStore
-from sandbox.jsonbody import snapshot
+from workhub.jsonio import copied
 
 __all__ = ["children_of", "issue_view", "parse_list", "select_fields"]
 
@@ -102,11 +102,11 @@ def issue_view(store: JiraStore, issue: dict[str, Any], *, fields: list[str],
     selected = select_fields(shown, fields, store.deployment)
     out: dict[str, Any] = {"expand": issue["expand"], "id": issue["id"],
                            "self": issue["self"], "key": issue["key"],
-                           "fields": snapshot(selected)}
+                           "fields": copied(selected)}
     if api_version == "3" and "description" in out["fields"]:
         out["fields"]["description"] = _adf(out["fields"]["description"])
     if "changelog" in expand:
-        histories = snapshot(store.changelogs.get(issue["id"], []))
+        histories = copied(store.changelogs.get(issue["id"], []))
         out["changelog"] = {"startAt": 0, "maxResults": len(histories),
                             "total": len(histories), "histories": histories}
     if "names" in expand:
