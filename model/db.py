@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,7 +52,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **_JSON, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **_JSON, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **_JSON, **kwargs)
+    event.listen(engine, "connect", _binary_lists)
+    return engine
+
+
+def _binary_lists(dbapi_connection: Any, _record: Any) -> None:
+    # psycopg sends a list as a text array unless told otherwise, quoting and escaping
+    # each element in Python: bulk writes send one array a column (model.bulk), and that
+    # was half of inserting a batch of work items. Binary: 10,000 items in batches of
+    # 500, 0.41-0.47 s of this process's CPU as text, 0.15-0.22 s.
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 #: Rows written after which a run refreshes the planner's statistics (and again as that

@@ -1,6 +1,6 @@
 """Bulk inserts: rows come back as given on both databases, through both of
 PostgreSQL's ways of sending them (column arrays, and VALUES for large documents); and
-lookups by a list of values (`one_of`) find what `IN` finds."""
+lookups by a list of values (`one_of`) find what `IN` finds; updates by id (`update_rows`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from conftest import Database
 from model import Involvement, RawRecord, Source, WorkItem
-from model.bulk import insert_rows, one_of
+from model.bulk import insert_rows, one_of, update_rows
 from model.items import ItemKind, Role, StatusCategory
 
 BERLIN_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -118,3 +118,35 @@ def test_one_of_finds_what_in_finds_with_one_parameter(db: Database) -> None:
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert sent == ([1, 1, 1] if db.dialect == "postgresql" else [1, 2, 4])
+
+
+def test_updated_rows_change_by_id_and_the_rest_stay(db: Database) -> None:
+    """Rows updated by primary key on both databases (one statement of arrays on
+    PostgreSQL): each listed row takes its own values, nulls, enums, JSON and times
+    included; the rows not listed keep theirs."""
+    with db.sessions() as session:
+        source = Source(slug="jira", kind="jira")
+        session.add(source)
+        session.flush()
+        inserted = insert_rows(session, WorkItem, _items(source.id, 6), "key", "id")
+        assert inserted is not None
+        ids = {key: row_id for key, row_id in inserted}
+        later = BERLIN_NOON + timedelta(days=3)
+        update_rows(session, WorkItem, [
+            {"id": ids[f"jira:X-{n}"], "title": f"Renamed {n}, \"quoted\" \\ ü",
+             "status_category": StatusCategory.done, "extra": {"n": -n, "list": [n]},
+             "deleted_at": later if n == 1 else None, "estimate_hours": None}
+            for n in (1, 4)])
+        update_rows(session, WorkItem, [])
+        session.expire_all()
+        stored = {item.key: item for item in session.scalars(select(WorkItem))}
+        for n in range(6):
+            item = stored[f"jira:X-{n}"]
+            if n in (1, 4):
+                assert (item.title, item.status_category, item.extra, item.estimate_hours) == (
+                    f"Renamed {n}, \"quoted\" \\ ü", StatusCategory.done, {"n": -n, "list": [n]},
+                    None)
+                assert item.deleted_at == (later if n == 1 else None)
+            else:
+                assert (item.title, item.status_category, item.extra["n"], item.deleted_at) == (
+                    f"Issue {n}, with a comma and a \"quote\"", StatusCategory.todo, n, None)

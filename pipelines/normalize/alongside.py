@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.paging import chunked
 from model import RawRecord
-from model.bulk import one_of
+from model.bulk import one_of, update_rows
 from model.db import REFRESH_STATISTICS_AFTER, make_engine, make_sessionmaker, refresh_statistics
 from pipelines.heap import collector_paused
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
@@ -74,7 +74,7 @@ def write_if_current(
     stale = {row_id for row_id, seen in plan.versions.items() if current.get(row_id) != seen}
     rows = [row for row in plan.records if row["id"] not in stale]
     if rows:
-        session.execute(update(RawRecord), rows)  # by primary key, in one executemany
+        update_rows(session, RawRecord, rows)
     # The rows just written carry their flag already: one new row version each, not two.
     done = sorted(set(plan.taken) - stale - {row["id"] for row in rows})
     for chunk in chunked(done, IN_LIST):

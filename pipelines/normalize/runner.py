@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.paging import chunked
 from model import Involvement, Link, Occurrence, RawRecord, Role, WorkItem
-from model.bulk import insert_rows, one_of
+from model.bulk import insert_rows, one_of, update_rows
 from model.db import REFRESH_STATISTICS_AFTER, refresh_statistics
 from pipelines.heap import frozen_heap
 from pipelines.identity import IdentityBook, IdentityResolver, sync_org
@@ -60,7 +60,7 @@ def write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
     executemany, and resolve the links that point at references written now."""
     for rows in (writes.tombstones, [row for row, _ in writes.changed]):
         if rows:
-            session.execute(update(WorkItem), rows)  # by primary key, in one executemany
+            update_rows(session, WorkItem, rows)
     written = [(row["id"], row["ref"], draft) for row, draft in writes.changed]
     if writes.new:
         # Ids matched back by key (unique), not by row order: asking for RETURNING in
@@ -114,8 +114,8 @@ def write_batch(session: Session, book: IdentityBook, writes: Writes) -> None:
             one_of(session, Link.to_ref, chunk), Link.to_item_id.is_(None))).all()
         if waiting:
             found = _targets(session, {r for _, r in waiting})
-            session.execute(update(Link), [{"id": i, "to_item_id": found[r]}
-                                           for i, r in waiting if r in found])
+            update_rows(session, Link, [{"id": i, "to_item_id": found[r]}
+                                        for i, r in waiting if r in found])
 
 
 def _write_plan(session: Session, book: IdentityBook, plan: BatchPlan, stats: NormalizeStats,
@@ -129,7 +129,7 @@ def _write_plan(session: Session, book: IdentityBook, plan: BatchPlan, stats: No
     landed again while a worker planned it keeps waiting for the pass over the queue.
     """
     if plan.records:
-        session.execute(update(RawRecord), plan.records)  # by primary key, in one executemany
+        update_rows(session, RawRecord, plan.records)
     if sweep is None:
         # The rows just written carry their flag already: one row version each, not two.
         written = {row["id"] for row in plan.records}
