@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from conftest import Database
 from model import Involvement, RawRecord, Source, WorkItem
@@ -28,6 +29,20 @@ def _items(source_id: int, count: int) -> list[dict[str, object]]:
          "extra": {"labels": ["a", "b"], "n": n}, "content_hash": f"h{n}"}
         for n in range(count)
     ]
+
+
+def _jira(session: Session) -> Source:
+    source = Source(slug="jira", kind="jira")
+    session.add(source)
+    session.flush()
+    return source
+
+
+def _inserted_items(session: Session, source_id: int, count: int) -> dict[str, int]:
+    """`count` items inserted with their ids returned: key -> id."""
+    inserted = insert_rows(session, WorkItem, _items(source_id, count), "key", "id")
+    assert inserted is not None
+    return {key: row_id for key, row_id in inserted}
 
 
 @pytest.mark.parametrize("unnest", [True, False])
@@ -82,12 +97,8 @@ def test_one_of_finds_what_in_finds_with_one_parameter(db: Database) -> None:
     both databases; on PostgreSQL the statement's text is the same for any number of
     values, so it is prepared and planned once."""
     with db.sessions() as session:
-        source = Source(slug="jira", kind="jira")
-        session.add(source)
-        session.flush()
-        inserted = insert_rows(session, WorkItem, _items(source.id, 30), "key", "id")
-        assert inserted is not None
-        ids = {key: row_id for key, row_id in inserted}
+        source = _jira(session)
+        ids = _inserted_items(session, source.id, 30)
         insert_rows(session, RawRecord, [
             {"source_id": source.id, "stream": "issues", "external_id": f"X-{n}",
              "payload": {"n": n}, "content_hash": f"h{n}", "fetched_at": BERLIN_NOON}
@@ -125,12 +136,8 @@ def test_updated_rows_change_by_id_and_the_rest_stay(db: Database) -> None:
     PostgreSQL): each listed row takes its own values, nulls, enums, JSON and times
     included; the rows not listed keep theirs."""
     with db.sessions() as session:
-        source = Source(slug="jira", kind="jira")
-        session.add(source)
-        session.flush()
-        inserted = insert_rows(session, WorkItem, _items(source.id, 6), "key", "id")
-        assert inserted is not None
-        ids = {key: row_id for key, row_id in inserted}
+        source = _jira(session)
+        ids = _inserted_items(session, source.id, 6)
         later = BERLIN_NOON + timedelta(days=3)
         update_rows(session, WorkItem, [
             {"id": ids[f"jira:X-{n}"], "title": f"Renamed {n}, \"quoted\" \\ ü",
