@@ -16,9 +16,9 @@ normalizing process's CPU. Measured: 100,000 five-column rows in batches of 2,00
 1.24 s as VALUES and 0.53 s as arrays; 20,000 work items in batches of 1,000, 3.9 s and
 0.9 s. Large text values turn it round: psycopg escapes each element of a text array,
 and 20,000 raw Jira issues (8 KB of JSON each) took 6.5 s as arrays against 1.5 s as
-VALUES, so the raw store's rows are sent as VALUES (`unnest=False`). Updates by
-primary key go the same way (`update_rows`), and psycopg sends every list in binary
-(`model.db`).
+VALUES, so the raw store's rows are sent as VALUES (`unnest=False`; measured with text
+arrays, before lists went in binary). Updates by primary key go the same way
+(`update_rows`), and psycopg sends every list in binary (`model.db`).
 
 Lookups by a list of values go to PostgreSQL as `= ANY(:array)`, one parameter, rather
 than `IN (...)` with one parameter a value: the statement's text is the same whatever the
